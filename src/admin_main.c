@@ -1,0 +1,365 @@
+/*
+ * certvault-admin — the operator's command line: migrations, vaults,
+ * tokens.  SPDX-License-Identifier: ISC
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certvault.h"
+#include "cfg.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/local/share/certvault"
+#endif
+
+static void
+usage(void)
+{
+
+	fprintf(stderr,
+	    "usage: certvault-admin [--config FILE] COMMAND\n"
+	    "  migrate [--sql-dir DIR]\n"
+	    "  vault create NAME [--host HOSTNAME] [--default] "
+	    "[--retention-days N]\n"
+	    "  vault list\n"
+	    "  token create --vault NAME [--name LABEL] "
+	    "[--permissions p1,p2,...] [--expires-days N]\n"
+	    "  token list [--vault NAME]\n"
+	    "  token revoke ID\n");
+	exit(2);
+}
+
+static const char *
+err_text(enum cv_err er)
+{
+
+	switch (er) {
+	case CV_ERR_UNAVAILABLE:
+		return "could not connect to the database";
+	case CV_ERR_CONFLICT:
+		return "it already exists";
+	case CV_ERR_NOT_FOUND:
+		return "not found";
+	default:
+		return "database error (see the log above)";
+	}
+}
+
+static int
+parse_int(const char *s, int lo, int hi, const char *what)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "certvault-admin: %s must be a number between "
+		    "%d and %d\n", what, lo, hi);
+		exit(2);
+	}
+	return (int)v;
+}
+
+/* Migration files are NNN_description.sql, applied in name order. */
+static int
+migration_file(const struct dirent *d)
+{
+	size_t	 len = strlen(d->d_name);
+
+	return len > 8 && d->d_name[0] >= '0' && d->d_name[0] <= '9' &&
+	    d->d_name[1] >= '0' && d->d_name[1] <= '9' &&
+	    d->d_name[2] >= '0' && d->d_name[2] <= '9' &&
+	    d->d_name[3] == '_' && strcmp(d->d_name + len - 4, ".sql") == 0;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 sz = 0;
+	ssize_t	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	n = getdelim(&buf, &sz, '\0', f);
+	fclose(f);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+cmd_migrate(struct store *st, int argc, char *argv[])
+{
+	struct dirent	**names;
+	const char	*dir = getenv("CERTVAULT_SQL_DIR");
+	char		*path, *sql;
+	int		 n, i, applied = 0, rc = 0;
+	bool		 done;
+	enum cv_err	 er;
+
+	if (argc == 3 && strcmp(argv[1], "--sql-dir") == 0)
+		dir = argv[2];
+	else if (argc != 1)
+		usage();
+	if (dir == NULL)
+		dir = PKGDATADIR "/sql";
+	if ((n = scandir(dir, &names, migration_file, alphasort)) < 0) {
+		fprintf(stderr, "certvault-admin: could not read %s: %s\n",
+		    dir, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc != 0)
+			goto next;
+		if ((er = store_migration_applied(st, names[i]->d_name,
+		    &done)) != CV_OK) {
+			fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+			rc = 1;
+			goto next;
+		}
+		if (done)
+			goto next;
+		path = cv_asprintf("%s/%s", dir, names[i]->d_name);
+		if ((sql = slurp(path)) == NULL) {
+			fprintf(stderr, "certvault-admin: could not read %s: "
+			    "%s\n", path, strerror(errno));
+			rc = 1;
+		} else if ((er = store_migration_apply(st, names[i]->d_name,
+		    sql)) != CV_OK) {
+			fprintf(stderr, "certvault-admin: migration %s not "
+			    "applied: %s\n", names[i]->d_name, err_text(er));
+			rc = 1;
+		} else {
+			printf("applied %s\n", names[i]->d_name);
+			applied++;
+		}
+		free(sql);
+		free(path);
+next:
+		free(names[i]);
+	}
+	free(names);
+	if (rc == 0)
+		printf("schema up to date (%d migration%s applied now)\n",
+		    applied, applied == 1 ? "" : "s");
+	return rc;
+}
+
+static int
+cmd_vault(struct store *st, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "host",		required_argument, NULL, 'H' },
+		{ "default",		no_argument,	   NULL, 'd' },
+		{ "retention-days",	required_argument, NULL, 'r' },
+		{ NULL,			0,		   NULL, 0 },
+	};
+	struct store_vault_row	*rows;
+	const char		*host = NULL, *name;
+	size_t			 n, i;
+	int64_t			 id;
+	int			 ch, days = 90;
+	bool			 dflt = false;
+	enum cv_err		 er;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "list") == 0 && argc == 2) {
+		if ((er = store_vault_list(st, &rows, &n)) != CV_OK) {
+			fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+			return 1;
+		}
+		printf("%-24s %-32s %-7s %s\n", "NAME", "HOST", "DEFAULT",
+		    "RETENTION");
+		for (i = 0; i < n; i++)
+			printf("%-24s %-32s %-7s %d days\n", rows[i].name,
+			    rows[i].host == NULL ? "-" : rows[i].host,
+			    rows[i].is_default ? "yes" : "no",
+			    rows[i].retention_days);
+		store_vault_rows_free(rows, n);
+		return 0;
+	}
+	if (strcmp(argv[1], "create") != 0 || argc < 3)
+		usage();
+	name = argv[2];
+	optind = 3;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		switch (ch) {
+		case 'H':
+			host = optarg;
+			break;
+		case 'd':
+			dflt = true;
+			break;
+		case 'r':
+			days = parse_int(optarg, 7, 90, "--retention-days");
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc)
+		usage();
+	if (strlen(name) > 63 || !cv_name_valid(name)) {
+		fprintf(stderr, "certvault-admin: a vault name is 1 to 63 "
+		    "letters, digits and hyphens\n");
+		return 2;
+	}
+	if ((er = store_vault_create(st, name, host, dflt, days, &id)) !=
+	    CV_OK) {
+		fprintf(stderr, "certvault-admin: vault %s not created: %s\n",
+		    name, err_text(er));
+		return 1;
+	}
+	printf("%s\n", name);
+	return 0;
+}
+
+static int
+cmd_token(struct store *st, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "vault",		required_argument, NULL, 'v' },
+		{ "name",		required_argument, NULL, 'n' },
+		{ "permissions",	required_argument, NULL, 'p' },
+		{ "expires-days",	required_argument, NULL, 'e' },
+		{ NULL,			0,		   NULL, 0 },
+	};
+	struct store_token_row	*rows;
+	const char		*vault = NULL, *label = "";
+	char			 token[CV_TOKEN_LEN + 1];
+	unsigned char		 hash[CV_TOKEN_HASH_LEN];
+	unsigned		 perms = CV_PERM_ALL;
+	size_t			 n, i;
+	int64_t			 id;
+	int			 ch, days = 0;
+	enum cv_err		 er;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "revoke") == 0) {
+		if (argc != 3)
+			usage();
+		id = parse_int(argv[2], 1, 2147483647, "the token id");
+		if ((er = store_token_revoke(st, id)) != CV_OK) {
+			fprintf(stderr, "certvault-admin: token %s not revoked: "
+			    "%s\n", argv[2], er == CV_ERR_NOT_FOUND ?
+			    "no such active token" : err_text(er));
+			return 1;
+		}
+		printf("revoked token %s\n", argv[2]);
+		return 0;
+	}
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		switch (ch) {
+		case 'v':
+			vault = optarg;
+			break;
+		case 'n':
+			label = optarg;
+			break;
+		case 'p':
+			if (!http_auth_perms_parse(optarg, &perms) ||
+			    perms == CV_PERM_NONE) {
+				fprintf(stderr, "certvault-admin: unknown "
+				    "permission in \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			days = parse_int(optarg, 1, 36500, "--expires-days");
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc)
+		usage();
+	if (strcmp(argv[1], "list") == 0) {
+		if ((er = store_token_list(st, vault, &rows, &n)) != CV_OK) {
+			fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+			return 1;
+		}
+		printf("%-6s %-16s %-16s %-20s %-20s %-20s %s\n", "ID", "VAULT",
+		    "NAME", "CREATED", "EXPIRES", "REVOKED", "PERMISSIONS");
+		for (i = 0; i < n; i++)
+			printf("%-6lld %-16s %-16s %-20s %-20s %-20s %s\n",
+			    (long long)rows[i].id, rows[i].vault,
+			    rows[i].name[0] == '\0' ? "-" : rows[i].name,
+			    rows[i].created,
+			    rows[i].expires == NULL ? "-" : rows[i].expires,
+			    rows[i].revoked == NULL ? "-" : rows[i].revoked,
+			    rows[i].permissions);
+		store_token_rows_free(rows, n);
+		return 0;
+	}
+	if (strcmp(argv[1], "create") != 0 || vault == NULL)
+		usage();
+	if (crypto_token_new(token) != CV_OK)
+		return 1;
+	crypto_token_hash(token, hash);
+	er = store_token_create(st, vault, label, hash, perms, days, &id);
+	if (er != CV_OK) {
+		crypto_wipe(token, sizeof(token));
+		fprintf(stderr, "certvault-admin: token not created: %s\n",
+		    er == CV_ERR_NOT_FOUND ? "no such vault" : err_text(er));
+		return 1;
+	}
+	/* The only time the token exists outside its holder: stdout, once. */
+	printf("%s\n", token);
+	fflush(stdout);
+	crypto_wipe(token, sizeof(token));
+	fprintf(stderr, "token %lld created for vault %s; it is shown only "
+	    "once\n", (long long)id, vault);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cv_cfg	 cfg;
+	struct store	*st;
+	const char	*config_path = getenv("CERTVAULT_CONFIG");
+	char		*err;
+	int		 rc, first = 1;
+
+	if (argc >= 3 && strcmp(argv[1], "--config") == 0) {
+		config_path = argv[2];
+		first = 3;
+	}
+	if (first >= argc)
+		usage();
+	if (cfg_build(&cfg, config_path, NULL, 0, &err) != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n", err);
+		return 1;
+	}
+	log_set_level((enum log_level)cfg.log_level);
+	st = store_new(cfg.database_url);
+	argc -= first;
+	argv += first;
+	if (strcmp(argv[0], "migrate") == 0)
+		rc = cmd_migrate(st, argc, argv);
+	else if (strcmp(argv[0], "vault") == 0)
+		rc = cmd_vault(st, argc, argv);
+	else if (strcmp(argv[0], "token") == 0)
+		rc = cmd_token(st, argc, argv);
+	else
+		usage();
+	store_free(st);
+	cfg_free(&cfg);
+	return rc;
+}

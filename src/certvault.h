@@ -1,0 +1,167 @@
+/*
+ * certvault — self-hosted certificate lifecycle service speaking the
+ * Azure Key Vault certificates REST API.  SPDX-License-Identifier: ISC
+ *
+ * Types every concern shares: error codes, the request and response
+ * structures, permissions and limits.  No third-party header here.
+ */
+#ifndef CERTVAULT_H
+#define CERTVAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * What went wrong, independent of how it is reported.  kv_err.c is the
+ * only place that turns one of these into an HTTP status and a Key Vault
+ * error code.
+ */
+enum cv_err {
+	CV_OK = 0,
+	CV_ERR_BAD_PARAMETER,	/* 400 BadParameter */
+	CV_ERR_UNAUTHORIZED,	/* 401 Unauthorized, with the bearer challenge */
+	CV_ERR_FORBIDDEN,	/* 403 Forbidden */
+	CV_ERR_NOT_FOUND,	/* 404 NotFound: no such route or vault */
+	CV_ERR_CERT_NOT_FOUND,	/* 404 CertificateNotFound */
+	CV_ERR_PENDING_NOT_FOUND, /* 404 PendingCertificateNotFound */
+	CV_ERR_METHOD,		/* 405 MethodNotAllowed */
+	CV_ERR_CONFLICT,	/* 409 Conflict */
+	CV_ERR_PENDING_CONFLICT, /* 409 Forbidden: operation inProgress (seed) */
+	CV_ERR_TOO_LARGE,	/* 413 RequestTooLarge */
+	CV_ERR_MEDIA_TYPE,	/* 415 UnsupportedMediaType */
+	CV_ERR_INTERNAL,	/* 500 InternalServerError */
+	CV_ERR_UNAVAILABLE,	/* 503 ServiceUnavailable: database down */
+	CV_ERR_RETRY,		/* serialization failure: retry the transaction */
+	CV_ERR__MAX
+};
+
+enum cv_method {
+	CV_METHOD_GET = 0,
+	CV_METHOD_POST,
+	CV_METHOD_PUT,
+	CV_METHOD_PATCH,
+	CV_METHOD_DELETE,
+	CV_METHOD_HEAD,
+	CV_METHOD_OTHER,
+	CV_METHOD__MAX
+};
+
+/*
+ * Key Vault's certificate permission names, as bits.  The order is the
+ * order of cv_perm_names[] in route.c.
+ */
+enum cv_perm {
+	CV_PERM_NONE = 0,
+	CV_PERM_GET = 1u << 0,
+	CV_PERM_LIST = 1u << 1,
+	CV_PERM_CREATE = 1u << 2,
+	CV_PERM_IMPORT = 1u << 3,
+	CV_PERM_UPDATE = 1u << 4,
+	CV_PERM_DELETE = 1u << 5,
+	CV_PERM_RECOVER = 1u << 6,
+	CV_PERM_PURGE = 1u << 7,
+	CV_PERM_BACKUP = 1u << 8,
+	CV_PERM_RESTORE = 1u << 9,
+	CV_PERM_MANAGECONTACTS = 1u << 10,
+	CV_PERM_GETISSUERS = 1u << 11,
+	CV_PERM_LISTISSUERS = 1u << 12,
+	CV_PERM_SETISSUERS = 1u << 13,
+	CV_PERM_DELETEISSUERS = 1u << 14,
+	CV_PERM_MANAGEISSUERS = 1u << 15
+};
+#define CV_PERM__COUNT	16
+#define CV_PERM_ALL	((1u << CV_PERM__COUNT) - 1)
+
+/* Certificate, issuer and vault names: Key Vault's ^[0-9a-zA-Z-]{1,127}$. */
+#define CV_NAME_MAX	127
+#define CV_TOKEN_HASH_LEN 32	/* SHA-256 */
+#define CV_TOKEN_PREFIX	"cv_"
+#define CV_TOKEN_LEN	(3 + 64)	/* "cv_" + 32 random bytes in hex */
+#define CV_ROUTE_ARGS	4
+
+/* The newest api-version we speak, quoted in errors. */
+#define CV_API_VERSION_LATEST "2025-07-01"
+
+struct cv_param {
+	char	*name;
+	char	*value;
+};
+
+/* The vault a request addresses, resolved from its Host header. */
+struct cv_vault {
+	int64_t	 id;
+	char	*name;
+};
+
+/* One row of a certificate list (Key Vault's CertificateItem). */
+struct cv_cert_item {
+	char		*name;
+	char		*x5t;		/* base64url SHA-1 of the DER, or NULL */
+	bool		 enabled;
+	int64_t		 nbf, exp, created, updated;	/* Unix seconds; 0: absent */
+	char		*tags_json;	/* JSON object text, or NULL */
+};
+
+void	cv_cert_items_free(struct cv_cert_item *, size_t);
+
+/*
+ * One HTTP request, built from the CGI environment by http_req.c.  The
+ * request owns every string in it; cv_req_free() releases them.
+ */
+struct cv_req {
+	enum cv_method	 method;
+	char		*method_name;	/* as sent, for the access log */
+	char		*path;		/* decoded path, without the query */
+	char		*host;		/* Host header, port included */
+	char		*scheme;	/* "https" or "http" */
+	char		*authorization;	/* Authorization header or NULL */
+	char		*content_type;	/* or NULL */
+	char		*client_request_id; /* x-ms-client-request-id or NULL */
+	size_t		 content_length;
+	bool		 body_too_large; /* body exceeded the limit, not read */
+	char		*body;		/* NUL-terminated, or NULL */
+	size_t		 bodysz;
+	struct cv_param	*params;	/* query parameters, decoded */
+	size_t		 paramsz;
+
+	/* Filled by the pipeline in route.c. */
+	struct cv_vault	 vault;
+	unsigned	 perms;		/* granted by the token */
+	int64_t		 token_id;
+	const char	*api_version;	/* borrowed from params */
+	char		*args[CV_ROUTE_ARGS]; /* path captures, e.g. {name} */
+	size_t		 argsz;
+};
+
+/*
+ * One HTTP response, written once by http_resp.c.  Handlers fill it and
+ * never touch the FastCGI stream.
+ */
+struct cv_resp {
+	int		 status;
+	char		*body;		/* JSON text or NULL */
+	size_t		 bodysz;
+	char		*location;	/* Location header or NULL */
+	char		*challenge;	/* WWW-Authenticate header or NULL */
+	char		*allow;		/* Allow header on 405, or NULL */
+	enum cv_err	 err;		/* CV_OK unless an error was set */
+	char		*errmsg;	/* client-facing message of err */
+};
+
+void	cv_req_free(struct cv_req *);
+void	cv_resp_free(struct cv_resp *);
+const char *cv_req_param(const struct cv_req *, const char *);
+
+/* Memory helpers that abort on allocation failure (as lighttpd's ck_*). */
+void	*cv_malloc(size_t);
+void	*cv_calloc(size_t, size_t);
+void	*cv_realloc(void *, size_t);
+char	*cv_strdup(const char *);
+char	*cv_strndup(const char *, size_t);
+char	*cv_asprintf(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+bool	cv_name_valid(const char *);
+
+#endif /* CERTVAULT_H */

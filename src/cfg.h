@@ -1,0 +1,42 @@
+/*
+ * certvault — configuration: one table of keys, read from a file.
+ * SPDX-License-Identifier: ISC
+ */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "certvault.h"
+
+struct cv_cfg {
+	char		*database_url;
+	char		*listen;
+	int		 log_level;	/* enum log_level */
+	char		*master_key_file;
+	size_t		 max_body_size;
+	unsigned	 max_requests;
+	unsigned	 shutdown_timeout;
+	char		*socket_group;
+	mode_t		 socket_mode;
+	char		*socket_owner;
+	unsigned	 worker_interval;
+	unsigned	 workers;
+};
+
+/* A "key=value" given on the command line, applied after the file. */
+struct cfg_override {
+	const char	*key;
+	const char	*value;
+};
+
+void	cfg_init(struct cv_cfg *);
+void	cfg_free(struct cv_cfg *);
+enum cv_err cfg_set(struct cv_cfg *, const char *, const char *, char **);
+enum cv_err cfg_load(struct cv_cfg *, const char *, char **);
+enum cv_err cfg_build(struct cv_cfg *, const char *,
+	    const struct cfg_override *, size_t, char **);
+void	cfg_keep_static(struct cv_cfg *, const struct cv_cfg *);
+
+#endif /* CFG_H */

@@ -1,0 +1,32 @@
+/*
+ * certvault — logging.  SPDX-License-Identifier: ISC
+ *
+ * One line per event on stderr: time, level, pid, message, location.
+ * Never pass a private key, a token or a password to these.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+enum log_level {
+	LOG_LEVEL_DEBUG = 0,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_FATAL,
+	LOG_LEVEL__MAX
+};
+
+void	log_set_level(enum log_level);
+int	log_level_parse(const char *, enum log_level *);
+void	log_generic(enum log_level, const char *, int, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
+void	log_fatal(const char *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4), noreturn));
+
+#define log_debug(...) log_generic(LOG_LEVEL_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...) log_generic(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warnx(...) log_generic(LOG_LEVEL_WARNING, __FILE__, __LINE__, __VA_ARGS__)
+#define log_error(...) log_generic(LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define fatal(...) log_fatal(__FILE__, __LINE__, __VA_ARGS__)
+
+#endif /* LOG_H */

@@ -1,0 +1,158 @@
+/*
+ * certvault — a worker: accept FastCGI requests on the shared socket and
+ * serve them, one at a time.  SPDX-License-Identifier: ISC
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "certvault.h"
+#include "cfg.h"
+#include "http.h"
+#include "kv.h"
+#include "log.h"
+#include "pf.h"
+#include "route.h"
+#include "store.h"
+
+static volatile sig_atomic_t worker_stop;
+
+static void
+worker_sig(int sig)
+{
+
+	worker_stop = 1;
+	/* Makes libfcgi's accept loop give up instead of retrying EINTR. */
+	FCGX_ShutdownPending();
+}
+
+/* Copy s for a log line, replacing anything that could forge a line. */
+static void
+log_safe(char *dst, size_t dstsz, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < dstsz; i++)
+		dst[i] = (s[i] < 0x21 || s[i] == 0x7f) ? '_' : s[i];
+	dst[i] = '\0';
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Serve one accepted request and write its access-log line. */
+static void
+worker_serve(FCGX_Request *fr, struct store *st, const struct cv_cfg *cfg)
+{
+	struct cv_req	 req;
+	struct cv_resp	 resp;
+	struct timespec	 t0;
+	char		 path[512], method[16];
+	enum cv_err	 er;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&resp, 0, sizeof(resp));
+	er = http_req_parse(&req, fr->envp);
+	if (er == CV_OK)
+		er = http_req_read_body(&req, fr->in, cfg->max_body_size);
+	if (er != CV_OK) {
+		kv_err_set(&resp, er, "The request is malformed.");
+		kv_err_finish(&resp);
+	} else
+		route_dispatch(&req, &resp, st);
+	http_resp_write(fr->out, &req, &resp);
+
+	/* The access log names the vault and the path, never a token. */
+	log_safe(path, sizeof(path), req.path);
+	log_safe(method, sizeof(method), req.method_name);
+	log_info("access vault=%s method=%s path=%s status=%d "
+	    "duration_ms=%.3f", req.vault.name == NULL ? "-" : req.vault.name,
+	    method, path, resp.status, elapsed_ms(&t0));
+	cv_resp_free(&resp);
+	cv_req_free(&req);
+}
+
+/*
+ * The accept loop.  SIGTERM is blocked while a request is served and
+ * delivered only while we wait in accept, because libfcgi does not retry
+ * reads and writes interrupted by a signal (kcgi's fcgi.c does the same).
+ * Return the process exit code.
+ */
+int
+pf_worker_run(int fd, const struct cv_cfg *cfg)
+{
+	FCGX_Request		 fr;
+	struct sigaction	 sa;
+	sigset_t		 term, old;
+	struct store		*st;
+	unsigned		 served = 0, failures = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_sig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, &old);
+
+	if (FCGX_Init() != 0)
+		fatal("could not initialise libfcgi");
+	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		fatal("could not initialise a FastCGI request");
+	/* The connection is opened after fork, lazily, and never shared. */
+	st = store_new(cfg->database_url);
+	(void)store_connect(st);
+
+	while (!worker_stop) {
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
+		/*
+		 * XXX: a SIGTERM between this test and accept(2) is noticed
+		 * only after the next request; the master's SIGKILL after
+		 * shutdown_timeout bounds the wait.
+		 */
+		if (worker_stop || FCGX_Accept_r(&fr) < 0) {
+			sigprocmask(SIG_BLOCK, &term, NULL);
+			if (worker_stop)
+				break;
+			/* EINTR from another signal, or a broken socket. */
+			if (errno != EINTR && ++failures > 100) {
+				log_error("accept keeps failing: %s",
+				    strerror(errno));
+				return 1;
+			}
+			continue;
+		}
+		failures = 0;
+		sigprocmask(SIG_BLOCK, &term, NULL);
+		worker_serve(&fr, st, cfg);
+		FCGX_Finish_r(&fr);
+		if (cfg->max_requests != 0 && ++served >= cfg->max_requests) {
+			log_info("worker recycled after %u requests", served);
+			break;
+		}
+	}
+	FCGX_Free(&fr, 1);
+	store_free(st);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}

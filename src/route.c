@@ -1,0 +1,280 @@
+/*
+ * certvault — the one route table, and the front line of defence that
+ * runs before any handler.  SPDX-License-Identifier: ISC
+ *
+ * Order matters and follows what the official SDKs do: their first request
+ * carries neither token nor body, even a POST, and must get the 401
+ * challenge; so authentication comes before api-version, routing, size and
+ * content-type checks (kcgi-framework's "front line of defence").
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "certvault.h"
+#include "crypto.h"
+#include "handlers.h"
+#include "http.h"
+#include "kv.h"
+#include "log.h"
+#include "route.h"
+#include "store.h"
+
+/*
+ * Literal segments come before captures that could swallow them (the
+ * first route whose pattern and method match wins).
+ */
+static const struct route routes[] = {
+	{ CV_METHOD_GET, "/healthz", h_health, CV_PERM_NONE, ROUTE_PUBLIC },
+	{ CV_METHOD_GET, "/certificates", h_cert_list, CV_PERM_LIST, 0 },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/*
+ * api-version values the official SDKs send (7.0 … 2025-07-01, previews
+ * included); certificates shapes are the same in all of them.
+ */
+static const char *const api_versions[] = {
+	"2015-06-01", "2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5",
+	"7.6-preview.1", "7.6-preview.2", "7.6", "2025-06-01-preview",
+	"2025-06-01", "2025-07-01", "2026-01-01-preview",
+};
+
+bool
+route_api_version_known(const char *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(api_versions) / sizeof(api_versions[0]); i++)
+		if (strcmp(v, api_versions[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Match path against pattern.  "{x}" captures one non-empty segment;
+ * "{x?}" as the last segment captures the rest, which may be empty or
+ * missing: "/certificates/{name}/{version?}" matches "/certificates/a",
+ * "/certificates/a/" (the SDK's "latest") and "/certificates/a/v1".
+ * Captures go to args (new strings) only on a match.
+ */
+bool
+route_match(const char *pattern, const char *path, char **args,
+    size_t *argsz)
+{
+	const char	*p = pattern, *s = path, *pe, *se;
+	char		*caps[CV_ROUTE_ARGS];
+	size_t		 ncap = 0, i, plen, slen;
+	bool		 optional, ok = false, path_done = false;
+
+	if (*p != '/' || *s != '/')
+		return false;
+	p++;
+	s++;
+	for (;;) {
+		pe = strchr(p, '/');
+		plen = pe == NULL ? strlen(p) : (size_t)(pe - p);
+		optional = plen >= 3 && p[0] == '{' && p[plen - 2] == '?';
+		if (path_done) {
+			if (optional && pe == NULL && ncap < CV_ROUTE_ARGS) {
+				caps[ncap++] = cv_strdup("");
+				ok = true;
+			}
+			break;
+		}
+		se = strchr(s, '/');
+		slen = se == NULL ? strlen(s) : (size_t)(se - s);
+		if (optional && pe == NULL) {
+			if (se != NULL || ncap == CV_ROUTE_ARGS)
+				break;
+			caps[ncap++] = cv_strndup(s, slen);
+			ok = true;
+			break;
+		}
+		if (p[0] == '{') {
+			if (slen == 0 || ncap == CV_ROUTE_ARGS)
+				break;
+			caps[ncap++] = cv_strndup(s, slen);
+		} else if (plen != slen || strncmp(p, s, plen) != 0)
+			break;
+		if (pe == NULL) {
+			ok = se == NULL;
+			break;
+		}
+		p = pe + 1;
+		if (se == NULL)
+			path_done = true;
+		else
+			s = se + 1;
+	}
+	if (!ok) {
+		for (i = 0; i < ncap; i++)
+			free(caps[i]);
+		return false;
+	}
+	for (i = 0; i < ncap; i++)
+		args[i] = caps[i];
+	*argsz = ncap;
+	return true;
+}
+
+static const char *const method_names[CV_METHOD__MAX] = {
+	"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL,
+};
+
+/*
+ * Find the route for the request's method and path, filling req->args.
+ * NULL if none; then *path_known says whether another method would have
+ * matched (405), and *allow lists those methods (caller frees).
+ */
+const struct route *
+route_find(struct cv_req *req, bool *path_known, char **allow)
+{
+	char	*args[CV_ROUTE_ARGS];
+	size_t	 i, j, argsz;
+	char	*list = NULL, *tmp;
+
+	*path_known = false;
+	*allow = NULL;
+	for (i = 0; i < NROUTES; i++) {
+		if (!route_match(routes[i].pattern, req->path, args, &argsz))
+			continue;
+		if (routes[i].method == req->method) {
+			free(list);
+			for (j = 0; j < req->argsz; j++)
+				free(req->args[j]);
+			for (j = 0; j < argsz; j++)
+				req->args[j] = args[j];
+			req->argsz = argsz;
+			return &routes[i];
+		}
+		for (j = 0; j < argsz; j++)
+			free(args[j]);
+		*path_known = true;
+		if (list != NULL &&
+		    strstr(list, method_names[routes[i].method]) != NULL)
+			continue;
+		tmp = cv_asprintf("%s%s%s", list == NULL ? "" : list,
+		    list == NULL ? "" : ", ", method_names[routes[i].method]);
+		free(list);
+		list = tmp;
+	}
+	*allow = list;
+	return NULL;
+}
+
+/*
+ * Authenticate: resolve the vault from the Host header and the token's
+ * permissions on it, in one round trip.  Fills req->vault, perms, token_id.
+ */
+static enum cv_err
+route_auth(struct cv_req *req, struct cv_resp *resp, struct store *st)
+{
+	unsigned char	 hash[CV_TOKEN_HASH_LEN];
+	char		*token;
+	bool		 have_hash = false, sent;
+	enum cv_err	 er;
+
+	token = http_auth_bearer(req->authorization);
+	sent = token != NULL;
+	if (token != NULL && crypto_token_wellformed(token)) {
+		crypto_token_hash(token, hash);
+		have_hash = true;
+	}
+	if (token != NULL) {
+		crypto_wipe(token, strlen(token));
+		free(token);
+	}
+	er = store_vault_resolve(st, req->host, have_hash ? hash : NULL,
+	    &req->vault, &req->token_id, &req->perms);
+	if (er == CV_ERR_NOT_FOUND)
+		return kv_err_set(resp, er, "No vault is configured for this "
+		    "host name and there is no default vault.");
+	if (er != CV_OK)
+		return kv_err_set(resp, er, NULL);
+	if (req->token_id == 0) {
+		resp->challenge = http_auth_challenge(req);
+		return kv_err_set(resp, CV_ERR_UNAUTHORIZED, sent ?
+		    "The access token is invalid, expired or revoked." : NULL);
+	}
+	return CV_OK;
+}
+
+/* Content-Type of a body: application/json, parameters allowed. */
+static bool
+route_json_type(const char *ct)
+{
+	size_t	 n = strlen("application/json");
+
+	return ct == NULL || (strncasecmp(ct, "application/json", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '));
+}
+
+/*
+ * Serve one request: the checks every route shares, then its handler.
+ * Afterwards resp holds the complete response, errors included.
+ */
+void
+route_dispatch(struct cv_req *req, struct cv_resp *resp, struct store *st)
+{
+	const struct route	*r;
+	const char		*v;
+	char			*allow = NULL;
+	bool			 known;
+	enum cv_err		 er;
+
+	r = route_find(req, &known, &allow);
+	if (r != NULL && (r->flags & ROUTE_PUBLIC)) {
+		er = r->fn(req, resp, st);
+		goto out;
+	}
+	if ((er = route_auth(req, resp, st)) != CV_OK)
+		goto out;
+	if ((v = cv_req_param(req, "api-version")) == NULL) {
+		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER,
+		    "The api-version query parameter is required.");
+		goto out;
+	}
+	if (!route_api_version_known(v)) {
+		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER,
+		    "The specified version (%s) is not recognized. Consider "
+		    "using the latest supported version (%s).", v,
+		    CV_API_VERSION_LATEST);
+		goto out;
+	}
+	req->api_version = v;
+	if (r == NULL && known) {
+		resp->allow = allow;
+		allow = NULL;
+		er = kv_err_set(resp, CV_ERR_METHOD, "The method %s is not "
+		    "allowed on %s.", req->method_name, req->path);
+		goto out;
+	}
+	if (r == NULL) {
+		er = kv_err_set(resp, CV_ERR_NOT_FOUND, NULL);
+		goto out;
+	}
+	if ((req->perms & r->perm) != r->perm) {
+		er = kv_err_set(resp, CV_ERR_FORBIDDEN, "The access token does "
+		    "not have certificates %s permission on key vault '%s'.",
+		    http_auth_perm_name(r->perm), req->vault.name);
+		goto out;
+	}
+	if (req->body_too_large) {
+		er = kv_err_set(resp, CV_ERR_TOO_LARGE, NULL);
+		goto out;
+	}
+	if (req->bodysz > 0 && !route_json_type(req->content_type)) {
+		er = kv_err_set(resp, CV_ERR_MEDIA_TYPE, NULL);
+		goto out;
+	}
+	er = r->fn(req, resp, st);
+out:
+	free(allow);
+	if (er != CV_OK && resp->err == CV_OK)
+		kv_err_set(resp, er, NULL);
+	kv_err_finish(resp);
+	if (resp->status == 0)
+		resp->status = 200;
+}

@@ -1,0 +1,32 @@
+/*
+ * certvault — the route table and the request pipeline.
+ * SPDX-License-Identifier: ISC
+ */
+#ifndef ROUTE_H
+#define ROUTE_H
+
+#include "certvault.h"
+
+struct store;
+
+typedef enum cv_err (*route_fn)(struct cv_req *, struct cv_resp *,
+	    struct store *);
+
+enum route_flag {
+	ROUTE_PUBLIC = 0x01	/* no vault, token or api-version: health */
+};
+
+struct route {
+	enum cv_method	 method;
+	const char	*pattern;	/* "/certificates/{name}/{version?}" */
+	route_fn	 fn;
+	unsigned	 perm;		/* enum cv_perm bit the token needs */
+	unsigned	 flags;		/* enum route_flag */
+};
+
+bool	 route_match(const char *, const char *, char **, size_t *);
+const struct route *route_find(struct cv_req *, bool *, char **);
+bool	 route_api_version_known(const char *);
+void	 route_dispatch(struct cv_req *, struct cv_resp *, struct store *);
+
+#endif /* ROUTE_H */

@@ -1,0 +1,434 @@
+/*
+ * certvault — the PostgreSQL connection, the statement table, and
+ * transactions.  SPDX-License-Identifier: ISC
+ *
+ * One connection per process, opened after fork().  Every statement is
+ * prepared once per connection, on first use, and again after a reconnect
+ * (openradtool's stmts[STMT__MAX]); parameters always go out of line.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "certvault.h"
+#include "log.h"
+#include "store.h"
+#include "store_int.h"
+
+static const char *const stmts[STMT__MAX] = {
+	/* STMT_PING */
+	"SELECT 1",
+	/*
+	 * STMT_VAULT_RESOLVE: the vault for a Host (else the default vault)
+	 * and, in the same round trip, the token's permissions on it.
+	 */
+	"SELECT v.id, v.name, t.id AS token_id, "
+	"array_to_string(t.permissions, ',') AS permissions "
+	"FROM vaults v LEFT JOIN access_tokens t ON t.vault_id = v.id "
+	"AND t.token_hash = $2 AND t.revoked_at IS NULL "
+	"AND (t.expires_at IS NULL OR t.expires_at > now()) "
+	"WHERE lower(v.host) = lower($1) OR v.is_default "
+	"ORDER BY (lower(v.host) = lower($1)) IS TRUE DESC LIMIT 1",
+	/* STMT_VAULT_CREATE */
+	"INSERT INTO vaults (name, host, is_default, retention_days) "
+	"VALUES ($1, $2, $3::boolean OR NOT EXISTS "
+	"(SELECT 1 FROM vaults WHERE is_default), $4) RETURNING id",
+	/* STMT_VAULT_LIST */
+	"SELECT id, name, host, is_default, retention_days, "
+	"to_char(created_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created "
+	"FROM vaults ORDER BY name",
+	/* STMT_TOKEN_CREATE */
+	"INSERT INTO access_tokens (vault_id, name, token_hash, permissions, "
+	"expires_at) SELECT id, $2, $3, string_to_array($4, ','), "
+	"CASE WHEN $5::integer > 0 THEN now() + make_interval(days => "
+	"$5::integer) END FROM vaults WHERE name = $1 RETURNING id",
+	/* STMT_TOKEN_LIST */
+	"SELECT t.id, v.name AS vault, t.name, "
+	"array_to_string(t.permissions, ',') AS permissions, "
+	"to_char(t.created_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
+	"to_char(t.expires_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires, "
+	"to_char(t.revoked_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS revoked "
+	"FROM access_tokens t JOIN vaults v ON v.id = t.vault_id "
+	"WHERE $1::text IS NULL OR v.name = $1 ORDER BY t.id",
+	/* STMT_TOKEN_REVOKE */
+	"UPDATE access_tokens SET revoked_at = now() "
+	"WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+	/* STMT_MIGRATE_LOCK: one migrator at a time, on any host. */
+	"SELECT pg_advisory_xact_lock(hashtext('certvault migrate'))",
+	/* STMT_MIGRATE_HAS_TABLE */
+	"SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
+	/* STMT_MIGRATE_DONE */
+	"SELECT 1 FROM schema_migrations WHERE filename = $1",
+	/* STMT_MIGRATE_RECORD */
+	"INSERT INTO schema_migrations (filename) VALUES ($1)",
+	/* STMT_CERT_LIST: keyset pagination by name, newest version's data. */
+	"SELECT c.name, rtrim(translate(encode(v.x5t, 'base64'), '+/', '-_'), "
+	"'=') AS x5t, COALESCE(v.enabled, false) AS enabled, "
+	"COALESCE(extract(epoch FROM v.not_before)::bigint, 0) AS nbf, "
+	"COALESCE(extract(epoch FROM v.not_after)::bigint, 0) AS exp, "
+	"extract(epoch FROM c.created_at)::bigint AS created, "
+	"extract(epoch FROM c.updated_at)::bigint AS updated, "
+	"c.tags::text AS tags "
+	"FROM certificates c LEFT JOIN LATERAL (SELECT * FROM "
+	"certificate_versions cv WHERE cv.certificate_id = c.id "
+	"ORDER BY cv.created_at DESC, cv.id DESC LIMIT 1) v ON true "
+	"WHERE c.vault_id = $1 AND c.deleted_at IS NULL "
+	"AND ($2::text IS NULL OR lower(c.name) > lower($2)) "
+	"ORDER BY lower(c.name) LIMIT $3",
+	/* STMT_JOB_PURGE_CLAIM: any number of workers, no double work. */
+	"SELECT id FROM certificates WHERE deleted_at IS NOT NULL "
+	"AND scheduled_purge_at <= now() ORDER BY scheduled_purge_at "
+	"LIMIT 100 FOR UPDATE SKIP LOCKED",
+	/* STMT_JOB_PURGE_DELETE */
+	"DELETE FROM certificates WHERE id = $1",
+};
+
+struct store {
+	PGconn		*conn;
+	char		*conninfo;
+	bool		 in_tx;
+	bool		 prepared[STMT__MAX];
+	time_t		 last_complaint;	/* rate-limits outage logs */
+};
+
+/* The conninfo is kept; nothing connects until the first statement. */
+struct store *
+store_new(const char *conninfo)
+{
+	struct store	*st;
+
+	st = cv_calloc(1, sizeof(*st));
+	st->conninfo = cv_strdup(conninfo == NULL ? "" : conninfo);
+	return st;
+}
+
+void
+store_free(struct store *st)
+{
+
+	if (st == NULL)
+		return;
+	if (st->conn != NULL)
+		PQfinish(st->conn);
+	free(st->conninfo);
+	free(st);
+}
+
+/*
+ * Connect if not connected.  The configured string is expanded last so
+ * that anything it says wins over our defaults (a short connect_timeout,
+ * so that requests during an outage fail fast instead of hanging).
+ */
+enum cv_err
+store_connect(struct store *st)
+{
+	const char *const keys[] = { "connect_timeout",
+	    "fallback_application_name", "dbname", NULL };
+	const char	*vals[] = { "3", "certvault", st->conninfo, NULL };
+	time_t		 now;
+
+	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
+		return CV_OK;
+	if (st->conn != NULL)
+		PQfinish(st->conn);
+	memset(st->prepared, 0, sizeof(st->prepared));
+	st->in_tx = false;
+	st->conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(st->conn) == CONNECTION_OK) {
+		if (st->last_complaint != 0)
+			log_info("database connection restored");
+		st->last_complaint = 0;
+		return CV_OK;
+	}
+	now = time(NULL);
+	if (now - st->last_complaint >= 10) {
+		log_warnx("could not connect to database: %s",
+		    PQerrorMessage(st->conn));
+		st->last_complaint = now;
+	}
+	PQfinish(st->conn);
+	st->conn = NULL;
+	return CV_ERR_UNAVAILABLE;
+}
+
+/*
+ * Map a failed result to a cv_err (the one place for SQLSTATEs).
+ * Connection loss is "unavailable"; unique violation is a conflict;
+ * serialization failure and deadlock ask for a retry.
+ */
+static enum cv_err
+store_error(struct store *st, const PGresult *res, enum stmt s)
+{
+	const char	*state;
+
+	if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
+		log_warnx("lost database connection: %s",
+		    st->conn == NULL ? "" : PQerrorMessage(st->conn));
+		return CV_ERR_UNAVAILABLE;
+	}
+	state = res == NULL ? NULL : PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state != NULL && strcmp(state, "23505") == 0)
+		return CV_ERR_CONFLICT;
+	if (state != NULL && (strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0))
+		return CV_ERR_RETRY;
+	if (state != NULL && (strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0))
+		return CV_ERR_UNAVAILABLE;
+	log_error("statement %d failed: SQLSTATE %s: %s", (int)s,
+	    state == NULL ? "?" : state,
+	    res == NULL ? PQerrorMessage(st->conn) : PQresultErrorMessage(res));
+	return CV_ERR_INTERNAL;
+}
+
+static enum cv_err
+store_exec_once(struct store *st, enum stmt s, const struct store_params *p,
+    PGresult **out)
+{
+	PGresult	*res;
+	char		 name[16];
+	ExecStatusType	 rs;
+	enum cv_err	 er;
+
+	if ((er = store_connect(st)) != CV_OK)
+		return er;
+	snprintf(name, sizeof(name), "s%d", (int)s);
+	if (!st->prepared[s]) {
+		res = PQprepare(st->conn, name, stmts[s], 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			er = store_error(st, res, s);
+			PQclear(res);
+			return er;
+		}
+		PQclear(res);
+		st->prepared[s] = true;
+	}
+	res = PQexecPrepared(st->conn, name, p == NULL ? 0 : p->n,
+	    p == NULL ? NULL : p->values, p == NULL ? NULL : p->lengths,
+	    p == NULL ? NULL : p->formats, 0);
+	rs = PQresultStatus(res);
+	if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
+		er = store_error(st, res, s);
+		PQclear(res);
+		return er;
+	}
+	*out = res;
+	return CV_OK;
+}
+
+/*
+ * Run statement s with parameters p.  On success *out holds the result,
+ * which the caller clears with PQclear().  A connection that died since
+ * the last request (a database restart) is re-opened and the statement
+ * tried once more, unless a transaction was open: its work is lost, and
+ * the caller must see the error.
+ */
+enum cv_err
+store_exec(struct store *st, enum stmt s, const struct store_params *p,
+    PGresult **out)
+{
+	enum cv_err	 er;
+	bool		 in_tx = st->in_tx;
+
+	*out = NULL;
+	er = store_exec_once(st, s, p, out);
+	if (er == CV_ERR_UNAVAILABLE && !in_tx && st->conn != NULL) {
+		PQfinish(st->conn);
+		st->conn = NULL;
+		er = store_exec_once(st, s, p, out);
+	}
+	return er;
+}
+
+void
+store_param_text(struct store_params *p, const char *v)
+{
+
+	p->values[p->n] = v;
+	p->lengths[p->n] = 0;
+	p->formats[p->n] = 0;
+	p->n++;
+}
+
+void
+store_param_bytes(struct store_params *p, const void *v, int len)
+{
+
+	p->values[p->n] = v;
+	p->lengths[p->n] = len;
+	p->formats[p->n] = 1;
+	p->n++;
+}
+
+/* A column of row as a new string, or NULL when SQL NULL. */
+char *
+store_get(const PGresult *res, int row, const char *col)
+{
+	int	 c;
+
+	if ((c = PQfnumber(res, col)) < 0 || PQgetisnull(res, row, c))
+		return NULL;
+	return cv_strdup(PQgetvalue(res, row, c));
+}
+
+int64_t
+store_get_int(const PGresult *res, int row, const char *col)
+{
+	int	 c;
+
+	if ((c = PQfnumber(res, col)) < 0 || PQgetisnull(res, row, c))
+		return 0;
+	return strtoll(PQgetvalue(res, row, c), NULL, 10);
+}
+
+bool
+store_get_bool(const PGresult *res, int row, const char *col)
+{
+	int	 c;
+
+	if ((c = PQfnumber(res, col)) < 0 || PQgetisnull(res, row, c))
+		return false;
+	return PQgetvalue(res, row, c)[0] == 't';
+}
+
+/* True if the database answers a trivial query. */
+bool
+store_ping(struct store *st)
+{
+	PGresult	*res;
+
+	if (store_exec(st, STMT_PING, NULL, &res) != CV_OK)
+		return false;
+	PQclear(res);
+	return true;
+}
+
+static enum cv_err
+store_simple(struct store *st, const char *sql)
+{
+	PGresult	*res;
+	enum cv_err	 er = CV_OK;
+
+	res = PQexec(st->conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		er = store_error(st, res, STMT__MAX);
+	PQclear(res);
+	return er;
+}
+
+enum cv_err
+store_begin(struct store *st)
+{
+	enum cv_err	 er;
+
+	if ((er = store_connect(st)) != CV_OK)
+		return er;
+	/* A stale connection fails here first; begin on a fresh one. */
+	if ((er = store_simple(st, "BEGIN")) == CV_ERR_UNAVAILABLE) {
+		if ((er = store_connect(st)) != CV_OK)
+			return er;
+		er = store_simple(st, "BEGIN");
+	}
+	if (er == CV_OK)
+		st->in_tx = true;
+	return er;
+}
+
+enum cv_err
+store_commit(struct store *st)
+{
+	enum cv_err	 er;
+
+	er = store_simple(st, "COMMIT");
+	st->in_tx = false;
+	return er;
+}
+
+/* Roll back if a transaction is open; safe to call on any exit path. */
+void
+store_rollback(struct store *st)
+{
+
+	if (!st->in_tx)
+		return;
+	st->in_tx = false;
+	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
+		(void)store_simple(st, "ROLLBACK");
+}
+
+/* Whether migration file name has been applied. */
+enum cv_err
+store_migration_applied(struct store *st, const char *name, bool *applied)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+
+	*applied = false;
+	if ((er = store_exec(st, STMT_MIGRATE_HAS_TABLE, NULL, &res)) != CV_OK)
+		return er;
+	if (!store_get_bool(res, 0, "present")) {
+		PQclear(res);
+		return CV_OK;
+	}
+	PQclear(res);
+	store_param_text(&p, name);
+	if ((er = store_exec(st, STMT_MIGRATE_DONE, &p, &res)) != CV_OK)
+		return er;
+	*applied = PQntuples(res) > 0;
+	PQclear(res);
+	return CV_OK;
+}
+
+/*
+ * Apply one migration file in one transaction, under an advisory lock so
+ * concurrent migrators wait, and record it.  A file already recorded (by
+ * a concurrent migrator) is skipped.  The SQL is the file's own text, run
+ * as a script: it is ours, never built from input.
+ */
+enum cv_err
+store_migration_apply(struct store *st, const char *name, const char *sql)
+{
+	PGresult		*res = NULL;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+	bool			 done;
+
+	if ((er = store_begin(st)) != CV_OK)
+		return er;
+	if ((er = store_exec(st, STMT_MIGRATE_LOCK, NULL, &res)) != CV_OK)
+		goto out;
+	PQclear(res);
+	if ((er = store_migration_applied(st, name, &done)) != CV_OK)
+		goto out;
+	if (done) {
+		store_rollback(st);
+		return CV_OK;
+	}
+	res = PQexec(st->conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("migration %s failed: %s", name,
+		    PQresultErrorMessage(res));
+		PQclear(res);
+		er = CV_ERR_INTERNAL;
+		goto out;
+	}
+	PQclear(res);
+	store_param_text(&p, name);
+	if ((er = store_exec(st, STMT_MIGRATE_RECORD, &p, &res)) != CV_OK)
+		goto out;
+	PQclear(res);
+	er = store_commit(st);
+out:
+	store_rollback(st);
+	return er;
+}

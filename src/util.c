@@ -1,0 +1,113 @@
+/*
+ * certvault — memory helpers that never return NULL, and name checks.
+ * SPDX-License-Identifier: ISC
+ *
+ * A worker that cannot allocate a few bytes cannot answer anyway; dying
+ * lets the master replace it with a clean process (lighttpd's ck_*).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certvault.h"
+#include "log.h"
+
+void *
+cv_malloc(size_t sz)
+{
+	void	*p;
+
+	if ((p = malloc(sz == 0 ? 1 : sz)) == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+void *
+cv_calloc(size_t n, size_t sz)
+{
+	void	*p;
+
+	if ((p = calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz)) == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+void *
+cv_realloc(void *op, size_t sz)
+{
+	void	*p;
+
+	if ((p = realloc(op, sz == 0 ? 1 : sz)) == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+char *
+cv_strdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+char *
+cv_strndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+char *
+cv_asprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		fatal("out of memory");
+	return p;
+}
+
+/*
+ * Key Vault object names: ^[0-9a-zA-Z-]{1,127}$.  Return true if valid.
+ */
+bool
+cv_name_valid(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n == CV_NAME_MAX)
+			return false;
+		if (!((s[n] >= '0' && s[n] <= '9') ||
+		    (s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') || s[n] == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+void
+cv_cert_items_free(struct cv_cert_item *items, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(items[i].name);
+		free(items[i].x5t);
+		free(items[i].tags_json);
+	}
+	free(items);
+}

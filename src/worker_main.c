@@ -1,0 +1,142 @@
+/*
+ * certvault-worker — the background daemon: whatever happens after a
+ * request returns.  SPDX-License-Identifier: ISC
+ *
+ * Each pass runs every job once; each job claims its rows with
+ * FOR UPDATE SKIP LOCKED, so any number of workers can run at once.
+ * Later capabilities add their jobs to the table below.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certvault.h"
+#include "cfg.h"
+#include "log.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+
+	stop_requested = 1;
+}
+
+struct job {
+	const char	*name;
+	enum cv_err	(*run)(struct store *, int *);
+};
+
+static const struct job jobs[] = {
+	{ "purge-expired", store_job_purge_expired },
+};
+
+/* One pass over every job.  Return false if the database was away. */
+static bool
+worker_pass(struct store *st)
+{
+	size_t		 i;
+	int		 done;
+	enum cv_err	 er;
+	bool		 ok = true;
+
+	for (i = 0; i < sizeof(jobs) / sizeof(jobs[0]) && !stop_requested;
+	    i++) {
+		er = jobs[i].run(st, &done);
+		if (er == CV_ERR_UNAVAILABLE)
+			return false;
+		if (er != CV_OK) {
+			log_warnx("job %s failed", jobs[i].name);
+			ok = false;
+		} else if (done > 0)
+			log_info("job %s: %d done", jobs[i].name, done);
+	}
+	return ok;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument, NULL, 'c' },
+		{ "once",	no_argument,	   NULL, 'o' },
+		{ "pid-file",	required_argument, NULL, 'p' },
+		{ NULL,		0,		   NULL, 0 },
+	};
+	struct sigaction	 sa;
+	struct timespec		 ts;
+	struct cv_cfg		 cfg;
+	struct store		*st;
+	const char		*config_path = getenv("CERTVAULT_CONFIG");
+	const char		*pidfile = NULL;
+	char			*err;
+	FILE			*f;
+	bool			 once = false, ok;
+	int			 ch;
+
+	while ((ch = getopt_long(argc, argv, "c:op:", longopts, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: certvault-worker [--config FILE] "
+			    "[--once] [--pid-file FILE]\n");
+			return 1;
+		}
+	if (cfg_build(&cfg, config_path, NULL, 0, &err) != CV_OK)
+		fatal("%s", err);
+	log_set_level((enum log_level)cfg.log_level);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: wakes the sleep */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (pidfile != NULL) {
+		if ((f = fopen(pidfile, "w")) == NULL)
+			fatal("could not write pid file %s: %s", pidfile,
+			    strerror(errno));
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
+	st = store_new(cfg.database_url);
+	log_info("worker started; a pass every %us", cfg.worker_interval);
+	while (!stop_requested) {
+		ok = worker_pass(st);
+		if (once) {
+			store_free(st);
+			cfg_free(&cfg);
+			return ok ? 0 : 1;
+		}
+		ts.tv_sec = cfg.worker_interval;
+		ts.tv_nsec = 0;
+		while (!stop_requested && nanosleep(&ts, &ts) == -1 &&
+		    errno == EINTR)
+			continue;
+	}
+	log_info("worker stopped");
+	store_free(st);
+	cfg_free(&cfg);
+	if (pidfile != NULL)
+		(void)unlink(pidfile);
+	return 0;
+}

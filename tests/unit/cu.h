@@ -1,0 +1,40 @@
+/*
+ * certvault — the few lines every CUnit test program shares.
+ * SPDX-License-Identifier: ISC
+ */
+#ifndef CU_H
+#define CU_H
+
+#include <CUnit/Basic.h>
+
+struct cu_test {
+	const char	*name;
+	void		(*fn)(void);
+};
+
+/*
+ * Run one suite; return the number of failures, which automake's TESTS
+ * harness reads as the exit code (0 = pass).
+ */
+static inline int
+cu_run(const char *suite, const struct cu_test *tests, size_t n)
+{
+	CU_pSuite	 s;
+	size_t		 i;
+	int		 fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	s = CU_add_suite(suite, NULL, NULL);
+	for (i = 0; i < n; i++)
+		CU_add_test(s, tests[i].name, tests[i].fn);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = (int)CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails > 0 ? 1 : 0;
+}
+
+#define CU_RUN(suite, tests) cu_run(suite, tests, sizeof(tests) / sizeof(tests[0]))
+
+#endif /* CU_H */
