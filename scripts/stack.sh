@@ -1,0 +1,772 @@
+# shellcheck shell=bash
+# Optional arguments are the norm here (defaults: this instance's paths).
+# shellcheck disable=SC2119,SC2120
+#
+# scripts/stack.sh — start and stop a private certvault stack:
+#   PostgreSQL → certvault-fcgi (+ certvault-worker) → lighttpd (+ Apache)
+# under one state directory. Sourced by run.sh, test.sh and the integration
+# tests, so that every private instance is set up the same way.
+#
+#   . scripts/stack.sh
+#   cv_install_packages            # apt: only what is missing
+#   cv_build [--enable-werror]     # autoreconf/configure when needed, make
+#   cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT]
+#   cv_stack_start [--apache]      # everything, then cv_write_env
+#   cv_stack_stop                  # everything, in reverse order
+#
+# An integration test that needs to poke at the running stack:
+#   . "$CERTVAULT_SRC_DIR/scripts/stack.sh"
+#   cv_load_env "$CERTVAULT_TEST_ENV"
+#   cv_pg_stop; ...; cv_pg_start
+#
+# The library does not change the caller's shell options; it is written to
+# work under `set -euo pipefail`. Failures that leave nothing sensible to do
+# call cv_die, which exits the calling script (whose EXIT trap cleans up).
+# Nothing here prints the access token or the database password.
+
+# ---------------------------------------------------------------------------
+# Settings (override in the environment or before calling cv_init)
+# ---------------------------------------------------------------------------
+CV_SRC_DIR=${CV_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+CV_BUILD_DIR=${CV_BUILD_DIR:-$CV_SRC_DIR}
+CV_VAULT_NAME=${CV_VAULT_NAME:-demo}
+CV_VAULT_HOST=${CV_VAULT_HOST:-demo.vault.localhost}
+CV_WORKERS=${CV_WORKERS:-2}
+CV_LOG_LEVEL=${CV_LOG_LEVEL:-info}
+CV_START_TIMEOUT=${CV_START_TIMEOUT:-30}   # seconds to wait for a service
+CV_STOP_TIMEOUT=${CV_STOP_TIMEOUT:-20}     # seconds before SIGKILL
+CV_MAKE_JOBS=${CV_MAKE_JOBS:-2}
+
+# Debian 12 packages the stack and its build need (lighttpd's TLS module is
+# a package of its own).
+CV_PACKAGES=(
+    build-essential autoconf automake libtool pkg-config
+    libfcgi-dev libfcgi-bin libjansson-dev libgnutls28-dev gnutls-bin
+    libpq-dev libcunit1-dev
+    postgresql-15
+    lighttpd lighttpd-mod-openssl
+    apache2 libapache2-mod-fcgid spawn-fcgi
+    curl jq
+)
+
+# lighttpd, apache2, runuser live in /usr/sbin, which is not on a Debian
+# user's PATH.
+case ":$PATH:" in
+    *:/usr/sbin:*) ;;
+    *) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+cv_log() { printf '[stack] %s\n' "$*" >&2; }
+
+cv_die() {
+    printf '[stack] error: %s\n' "$*" >&2
+    exit 1
+}
+
+cv_is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# The OS user PostgreSQL runs as: initdb refuses root, so root hands the
+# database to the `postgres` account (created by the postgresql package).
+cv_pg_os_user() {
+    if cv_is_root; then echo postgres; else id -un; fi
+}
+
+# Run a PostgreSQL server command as cv_pg_os_user. From / so that the
+# server programs never start in a directory that user cannot enter.
+cv_as_pg() {
+    if cv_is_root; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# Directory of initdb/pg_ctl/psql: the newest /usr/lib/postgresql/N/bin.
+cv_pg_bindir() {
+    if [ -n "${CV_PG_BINDIR:-}" ]; then echo "$CV_PG_BINDIR"; return; fi
+    local d
+    d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    if [ ! -x "$d/initdb" ]; then
+        cv_die "PostgreSQL server binaries not found (is postgresql-15 installed?)"
+    fi
+    echo "$d"
+}
+
+# True when something accepts TCP connections on 127.0.0.1:PORT.
+cv_port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# cv_proc_alive PID: the process exists and is not a zombie (an exited
+# child nobody reaped yet, e.g. when PID 1 is slow to reap orphans).
+cv_proc_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+cv_pid_of() { head -n 1 "$1" 2>/dev/null | tr -dc '0-9' || true; }
+
+# cv_pid_running PIDFILE [NAME]: the pid file names a live process whose
+# command line contains NAME when given. The NAME check keeps a stale pid
+# file from pointing us at an unrelated process that reused the pid.
+cv_pid_running() {
+    local pidfile=$1 name=${2:-} pid cmd
+    [ -s "$pidfile" ] || return 1
+    pid=$(cv_pid_of "$pidfile")
+    [ -n "$pid" ] && cv_proc_alive "$pid" || return 1
+    [ -z "$name" ] && return 0
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *"$name"* ]]
+}
+
+# cv_stop_pid PIDFILE NAME [TIMEOUT]: SIGTERM, wait, then SIGKILL. Our
+# daemons are started with setsid, so each leads its own process group; the
+# SIGKILL goes to that group so that no orphaned worker survives its master.
+# Safe when nothing runs.
+cv_stop_pid() {
+    local pidfile=$1 name=$2 timeout=${3:-$CV_STOP_TIMEOUT} pid waited=0 pgid
+    if ! cv_pid_running "$pidfile" "$name"; then
+        rm -f "$pidfile"
+        return 0
+    fi
+    pid=$(cv_pid_of "$pidfile")
+    cv_log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    while cv_pid_running "$pidfile" "$name"; do
+        if [ "$waited" -ge $((timeout * 10)) ]; then
+            cv_log "$name did not stop in ${timeout}s: SIGKILL"
+            pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
+            if [ "$pgid" = "$pid" ]; then
+                kill -KILL -- "-$pid" 2>/dev/null || true
+            else
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+            sleep 0.2
+            break
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    # Reap it if it was started by this shell (no-op otherwise).
+    wait "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+}
+
+# cv_wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
+cv_wait_for() {
+    local seconds=$1 what=$2 i=0
+    shift 2
+    until "$@"; do
+        i=$((i + 1))
+        if [ "$i" -ge $((seconds * 10)) ]; then
+            cv_log "timed out after ${seconds}s waiting for $what"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Random lowercase hex (for the database password: URI-safe, no quoting).
+cv_random_hex() { od -An -tx1 -N"${1:-16}" /dev/urandom | tr -d ' \n'; }
+
+# Quote a value for a shell-sourceable KEY='value' line.
+cv_shell_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# ---------------------------------------------------------------------------
+# Packages and build
+# ---------------------------------------------------------------------------
+
+# cv_install_packages [EXTRA_PACKAGE...]: apt-get install what is missing.
+cv_install_packages() {
+    local missing=() p sudo=()
+    for p in "${CV_PACKAGES[@]}" "$@"; do
+        case $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) in
+            ii*) ;;
+            *) missing+=("$p") ;;
+        esac
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if ! cv_is_root; then
+        command -v sudo >/dev/null 2>&1 ||
+            cv_die "missing packages: ${missing[*]} (install them as root)"
+        sudo=(sudo)
+    fi
+    cv_log "installing: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+        cv_die "apt-get update failed"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null ||
+        cv_die "apt-get install failed"
+}
+
+# cv_build [CONFIGURE_ARG...]: build certvault in CV_BUILD_DIR (may differ
+# from CV_SRC_DIR for an out-of-tree build). configure runs when there is no
+# Makefile yet, or when CONFIGURE_ARGs are given and differ from the ones
+# the tree was configured with.
+cv_build() {
+    local want have
+    if [ ! -x "$CV_SRC_DIR/configure" ]; then
+        cv_log "autoreconf -fi"
+        (cd "$CV_SRC_DIR" && autoreconf -fi) || cv_die "autoreconf failed"
+    fi
+    mkdir -p "$CV_BUILD_DIR"
+    if [ -f "$CV_BUILD_DIR/Makefile" ] && [ -x "$CV_BUILD_DIR/config.status" ]; then
+        if [ "$#" -gt 0 ]; then
+            want=$(printf "'%s' " "$@")
+            have=$(cd "$CV_BUILD_DIR" && ./config.status --config)
+            [ "${want% }" = "$have" ] || rm -f "$CV_BUILD_DIR/Makefile"
+        fi
+    fi
+    if [ ! -f "$CV_BUILD_DIR/Makefile" ]; then
+        cv_log "configure $*"
+        (cd "$CV_BUILD_DIR" && "$CV_SRC_DIR/configure" "$@") || cv_die "configure failed"
+    fi
+    cv_log "make -j$CV_MAKE_JOBS"
+    make -C "$CV_BUILD_DIR" -j"$CV_MAKE_JOBS" || cv_die "build failed"
+}
+
+# ---------------------------------------------------------------------------
+# Layout
+# ---------------------------------------------------------------------------
+
+# cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT]: create the state
+# directory and set the CV_* path variables every other function uses.
+# Everything an instance writes stays under STATE_DIR:
+#   etc/  config, TLS cert+key, master key, token (0700)
+#   run/  sockets, pid files             log/  one log per program
+#   pg/   PostgreSQL data and socket     www/  empty document root
+#   tmp/  lighttpd request bodies        apache/  Apache runtime files
+# Directories are 0711 or 0700: other local users cannot list or read them.
+cv_init() {
+    [ "$#" -ge 3 ] || cv_die "usage: cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT]"
+    mkdir -p "$1" || cv_die "cannot create $1"
+    CV_STATE_DIR=$(cd "$1" && pwd)
+    CV_HTTPS_PORT=$2
+    CV_PG_PORT=$3
+    CV_APACHE_PORT=${4:-}
+
+    CV_ETC_DIR=$CV_STATE_DIR/etc
+    CV_RUN_DIR=$CV_STATE_DIR/run
+    CV_LOG_DIR=$CV_STATE_DIR/log
+    CV_CONFIG=$CV_ETC_DIR/certvault.conf
+    CV_CERT=$CV_ETC_DIR/tls.crt
+    CV_KEY=$CV_ETC_DIR/tls.key
+    CV_MASTER_KEY=$CV_ETC_DIR/master.key
+    CV_TOKEN_FILE=$CV_ETC_DIR/token
+    CV_DB_PASSWORD_FILE=$CV_ETC_DIR/db-password
+    CV_PGDATA=$CV_STATE_DIR/pg/data
+    CV_PG_SOCKDIR=$CV_STATE_DIR/pg/run
+    CV_PG_LOG=$CV_LOG_DIR/postgresql.log
+    CV_FCGI_SOCKET=$CV_RUN_DIR/certvault.sock
+    CV_FCGI_PIDFILE=$CV_RUN_DIR/certvault-fcgi.pid
+    CV_WORKER_PIDFILE=$CV_RUN_DIR/certvault-worker.pid
+    CV_LIGHTTPD_PIDFILE=$CV_RUN_DIR/lighttpd.pid
+    CV_APACHE_PIDFILE=$CV_RUN_DIR/apache.pid
+    CV_ENV_FILE=$CV_STATE_DIR/certvault.env
+    CV_URL=https://127.0.0.1:$CV_HTTPS_PORT
+    CV_APACHE_URL=${CV_APACHE_PORT:+https://127.0.0.1:$CV_APACHE_PORT}
+    CV_FCGI_BIN=$CV_BUILD_DIR/src/certvault-fcgi
+    CV_WORKER_BIN=$CV_BUILD_DIR/src/certvault-worker
+    CV_ADMIN_BIN=$CV_BUILD_DIR/src/certvault-admin
+
+    # Unix socket paths are limited to 107 bytes.
+    local s
+    for s in "$CV_PG_SOCKDIR/.s.PGSQL.$CV_PG_PORT.lock" "$CV_FCGI_SOCKET"; do
+        [ "${#s}" -le 107 ] ||
+            cv_die "socket path too long (${#s} > 107 bytes): $s — use a shorter state directory"
+    done
+
+    # 0711: PostgreSQL (root case) and Apache's children must pass through
+    # to their own files and to the FastCGI socket, but not list anything.
+    chmod 0711 "$CV_STATE_DIR"
+    mkdir -p "$CV_ETC_DIR" "$CV_RUN_DIR" "$CV_LOG_DIR" "$CV_STATE_DIR/www" \
+        "$CV_STATE_DIR/tmp" "$CV_STATE_DIR/apache/run" "$CV_STATE_DIR/pg"
+    chmod 0700 "$CV_ETC_DIR" "$CV_STATE_DIR/tmp"
+    chmod 0711 "$CV_RUN_DIR" "$CV_STATE_DIR/apache"
+    chmod 0711 "$CV_LOG_DIR" "$CV_STATE_DIR/www"
+
+    CV_DATABASE_URL=
+    if [ -s "$CV_DB_PASSWORD_FILE" ]; then cv_set_database_url; fi
+}
+
+# cv_load_env ENV_FILE: adopt a running stack described by an env file
+# (written by cv_write_env), e.g. from an integration test.
+cv_load_env() {
+    [ -r "$1" ] || cv_die "cannot read env file $1"
+    set -a
+    # shellcheck disable=SC1090
+    . "$1"
+    set +a
+    CV_SRC_DIR=$CERTVAULT_SRC_DIR
+    CV_BUILD_DIR=$CERTVAULT_BUILD_DIR
+    CV_VAULT_HOST=$CERTVAULT_VAULT_HOST
+    cv_init "$CERTVAULT_HOME" "$CERTVAULT_HTTPS_PORT" "$CERTVAULT_PGPORT" "${CERTVAULT_APACHE_PORT:-}"
+}
+
+# cv_ensure_traversable DIR USER: USER must be able to reach DIR. Adds the
+# search (x) bit for others to each parent that lacks it — not read: nothing
+# becomes listable. Needed when root runs PostgreSQL as `postgres` under a
+# directory like /root.
+cv_ensure_traversable() {
+    local dir=$1 user=$2 d
+    cv_is_root || return 0
+    runuser -u "$user" -- test -x "$dir" 2>/dev/null && return 0
+    # Walk top-down so that each check sees its parents already fixed.
+    local parts=() p
+    d=$dir
+    while [ "$d" != / ]; do parts=("$d" "${parts[@]}"); d=$(dirname "$d"); done
+    for p in "${parts[@]}"; do
+        if ! runuser -u "$user" -- test -x "$p" 2>/dev/null; then
+            cv_log "chmod o+x $p (so that $user can reach $dir)"
+            chmod o+x "$p"
+        fi
+    done
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------
+cv_set_database_url() {
+    CV_DATABASE_URL="postgresql://certvault:$(cat "$CV_DB_PASSWORD_FILE")@127.0.0.1:$CV_PG_PORT/certvault"
+}
+
+cv_pg_running() {
+    local pid
+    [ -r "$CV_PGDATA/postmaster.pid" ] || return 1
+    pid=$(cv_pid_of "$CV_PGDATA/postmaster.pid")
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] &&
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]
+}
+
+# Superuser psql over the unix socket (peer authentication).
+cv_pg_superuser_psql() {
+    cv_as_pg "$(cv_pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h "$CV_PG_SOCKDIR" -p "$CV_PG_PORT" -U "$(cv_pg_os_user)" -d postgres "$@"
+}
+
+# Create the cluster (once), start it on 127.0.0.1:CV_PG_PORT and the socket
+# in CV_PG_SOCKDIR, and make sure role and database `certvault` exist.
+cv_pg_start() {
+    local bindir pguser
+    bindir=$(cv_pg_bindir)
+    pguser=$(cv_pg_os_user)
+    if cv_is_root; then
+        cv_ensure_traversable "$CV_STATE_DIR" postgres
+        chown postgres: "$CV_STATE_DIR/pg"
+    fi
+    chmod 0700 "$CV_STATE_DIR/pg"
+
+    if [ ! -s "$CV_PGDATA/PG_VERSION" ]; then
+        cv_log "initdb $CV_PGDATA"
+        cv_as_pg mkdir -p "$CV_PGDATA" "$CV_PG_SOCKDIR"
+        # Authentication: the superuser only over the unix socket as the OS
+        # user of the same name (peer); everything over TCP with a password
+        # (scram). The app's role gets a random password kept in etc/.
+        cv_as_pg "$bindir/initdb" -D "$CV_PGDATA" -U "$pguser" -E UTF8 --no-locale \
+            --auth-local=peer --auth-host=scram-sha-256 --no-instructions \
+            >"$CV_LOG_DIR/initdb.log" 2>&1 ||
+            { cat "$CV_LOG_DIR/initdb.log" >&2; cv_die "initdb failed"; }
+        # A throwaway instance: trade durability for speed (no fsync).
+        cv_as_pg tee -a "$CV_PGDATA/postgresql.conf" >/dev/null <<EOF
+
+# --- written by scripts/stack.sh (throwaway instance) ---
+listen_addresses = '127.0.0.1'
+port = $CV_PG_PORT
+unix_socket_directories = '$CV_PG_SOCKDIR'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 100
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+    fi
+
+    if ! cv_pg_running; then
+        cv_port_open "$CV_PG_PORT" &&
+            cv_die "port $CV_PG_PORT is already in use (another PostgreSQL?)"
+        cv_as_pg mkdir -p "$CV_PG_SOCKDIR"
+        touch "$CV_PG_LOG"
+        cv_is_root && chown postgres: "$CV_PG_LOG"
+        cv_log "starting PostgreSQL on 127.0.0.1:$CV_PG_PORT"
+        # setsid: Ctrl-C in the terminal must reach run.sh only, which then
+        # stops everything in order.
+        cv_as_pg setsid "$bindir/pg_ctl" -D "$CV_PGDATA" -l "$CV_PG_LOG" -w -t "$CV_START_TIMEOUT" \
+            start >/dev/null ||
+            { tail -n 30 "$CV_PG_LOG" >&2; cv_die "PostgreSQL did not start"; }
+    fi
+
+    if [ ! -s "$CV_DB_PASSWORD_FILE" ]; then
+        (umask 077 && cv_random_hex 16 >"$CV_DB_PASSWORD_FILE")
+    fi
+    cv_set_database_url
+    # Role and database, idempotently; the password is (re)set from etc/ so
+    # that the file and the cluster always agree. SQL goes on stdin, not argv.
+    cv_pg_superuser_psql <<EOF || cv_die "cannot create the certvault role/database"
+SELECT 'CREATE ROLE certvault LOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'certvault') \gexec
+ALTER ROLE certvault PASSWORD '$(cat "$CV_DB_PASSWORD_FILE")';
+SELECT 'CREATE DATABASE certvault OWNER certvault'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'certvault') \gexec
+EOF
+}
+
+cv_pg_stop() {
+    cv_pg_running || return 0
+    cv_log "stopping PostgreSQL"
+    cv_as_pg "$(cv_pg_bindir)/pg_ctl" -D "$CV_PGDATA" -m fast -w -t "$CV_STOP_TIMEOUT" stop >/dev/null ||
+        cv_log "warning: pg_ctl stop failed"
+}
+
+# ---------------------------------------------------------------------------
+# TLS certificate (self-signed, also the CA file clients trust)
+# ---------------------------------------------------------------------------
+cv_tls_cert() {
+    [ -s "$CV_CERT" ] && [ -s "$CV_KEY" ] && return 0
+    cv_log "generating a self-signed TLS certificate"
+    cat >"$CV_ETC_DIR/tls.tmpl" <<'EOF'
+cn = "localhost"
+organization = "certvault development"
+dns_name = "localhost"
+dns_name = "vault.localhost"
+dns_name = "*.vault.localhost"
+ip_address = "127.0.0.1"
+expiration_days = 365
+tls_www_server
+signing_key
+encryption_key
+EOF
+    (umask 077 && certtool --generate-privkey --key-type=rsa --bits=2048 \
+        --outfile "$CV_KEY") >/dev/null 2>&1 || cv_die "certtool: key generation failed"
+    certtool --generate-self-signed --load-privkey "$CV_KEY" \
+        --template "$CV_ETC_DIR/tls.tmpl" --outfile "$CV_CERT" >/dev/null 2>&1 ||
+        cv_die "certtool: certificate generation failed"
+    chmod 0644 "$CV_CERT"
+}
+
+# ---------------------------------------------------------------------------
+# certvault configuration and first-run data
+# ---------------------------------------------------------------------------
+cv_write_config() {
+    [ -n "$CV_DATABASE_URL" ] || cv_die "cv_write_config: start PostgreSQL first"
+    if [ ! -s "$CV_MASTER_KEY" ]; then
+        (umask 077 && head -c 32 /dev/urandom >"$CV_MASTER_KEY")
+    fi
+    local socket_group=
+    # Apache drops root to www-data: let it reach the FastCGI socket.
+    if cv_is_root && getent group www-data >/dev/null; then socket_group=www-data; fi
+    (umask 077 && cat >"$CV_CONFIG" <<EOF
+# certvault configuration for a throwaway instance, written by
+# scripts/stack.sh (rewritten on every start).
+database_url = $CV_DATABASE_URL
+log_level = $CV_LOG_LEVEL
+workers = $CV_WORKERS
+max_requests = 10000
+max_body_size = 1048576
+shutdown_timeout = 10
+worker_interval = 1
+master_key_file = $CV_MASTER_KEY
+socket_mode = 0660
+${socket_group:+socket_group = $socket_group}
+EOF
+    )
+}
+
+# certvault-admin with this instance's configuration.
+cv_admin() {
+    "$CV_ADMIN_BIN" --config "$CV_CONFIG" "$@"
+}
+
+# Apply migrations (every start: applied files are skipped), then create the
+# demo vault and a token once. The token is kept in etc/token (0600) so that
+# a second start reuses it; it is never logged.
+cv_bootstrap() {
+    [ -x "$CV_ADMIN_BIN" ] || cv_die "$CV_ADMIN_BIN not built"
+    cv_admin migrate --sql-dir "$CV_SRC_DIR/sql" >>"$CV_LOG_DIR/admin.log" 2>&1 ||
+        { tail -n 20 "$CV_LOG_DIR/admin.log" >&2; cv_die "certvault-admin migrate failed"; }
+    if [ ! -e "$CV_ETC_DIR/vault-created" ]; then
+        cv_admin vault create "$CV_VAULT_NAME" --host "$CV_VAULT_HOST" >>"$CV_LOG_DIR/admin.log" 2>&1 ||
+            { tail -n 20 "$CV_LOG_DIR/admin.log" >&2; cv_die "certvault-admin vault create failed"; }
+        touch "$CV_ETC_DIR/vault-created"
+    fi
+    if [ ! -s "$CV_TOKEN_FILE" ]; then
+        local token
+        token=$(cv_admin token create --vault "$CV_VAULT_NAME" --name stack.sh 2>>"$CV_LOG_DIR/admin.log") ||
+            { tail -n 20 "$CV_LOG_DIR/admin.log" >&2; cv_die "certvault-admin token create failed"; }
+        [[ $token =~ ^cv_[0-9a-f]{64}$ ]] ||
+            cv_die "certvault-admin token create printed no token (expected cv_ + 64 hex)"
+        (umask 077 && printf '%s\n' "$token" >"$CV_TOKEN_FILE")
+    fi
+    CV_TOKEN=$(cat "$CV_TOKEN_FILE")
+}
+
+# ---------------------------------------------------------------------------
+# certvault-fcgi and certvault-worker
+# ---------------------------------------------------------------------------
+
+# cv_daemon LOG COMMAND...: start COMMAND in the background in its own
+# session (setsid: a terminal's Ctrl-C then reaches only the script, whose
+# trap stops everything in order), stdin from /dev/null, output appended to
+# LOG. setsid execs in place (a background job is no group leader), so the
+# pid is the program's. Sets CV_LAST_PID.
+cv_daemon() {
+    local log=$1
+    shift
+    setsid "$@" >>"$log" 2>&1 </dev/null &
+    CV_LAST_PID=$!
+}
+
+# cv_daemon_started PID PIDFILE NAME LOG READY_COMMAND...: wait until
+# READY_COMMAND succeeds or the process dies; then insist it is alive and
+# ready. The program writes its own pid file; if it did not, write the pid
+# we know, so that stopping works anyway.
+cv_daemon_started() {
+    local pid=$1 pidfile=$2 name=$3 log=$4 i=0
+    shift 4
+    until "$@"; do
+        if ! cv_proc_alive "$pid"; then
+            wait "$pid" 2>/dev/null || true
+            tail -n 30 "$log" >&2
+            cv_die "$name exited during start (log: $log)"
+        fi
+        i=$((i + 1))
+        if [ "$i" -ge $((CV_START_TIMEOUT * 10)) ]; then
+            tail -n 30 "$log" >&2
+            kill -TERM "$pid" 2>/dev/null || true
+            cv_die "$name not ready after ${CV_START_TIMEOUT}s (log: $log)"
+        fi
+        sleep 0.1
+    done
+    i=0
+    while [ ! -s "$pidfile" ] && [ "$i" -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -s "$pidfile" ] || echo "$pid" >"$pidfile"
+}
+
+# cv_fcgi_start [SOCKET [PIDFILE [LOG [EXTRA_ARG...]]]]: certvault-fcgi on
+# its own unix socket (defaults: this instance's). Extra arguments, e.g.
+# --workers 1, let a test start a second private instance the same way.
+cv_fcgi_start() {
+    local sock=${1:-$CV_FCGI_SOCKET} pidfile=${2:-$CV_FCGI_PIDFILE} log=${3:-$CV_LOG_DIR/certvault-fcgi.log}
+    shift $(($# < 3 ? $# : 3))
+    cv_pid_running "$pidfile" certvault-fcgi && return 0
+    [ -x "$CV_FCGI_BIN" ] || cv_die "$CV_FCGI_BIN not built"
+    rm -f "$sock" # stale socket of a crashed run: nothing listens on it
+    cv_log "starting certvault-fcgi on unix:$sock"
+    cv_daemon "$log" \
+        "$CV_FCGI_BIN" --config "$CV_CONFIG" --listen "unix:$sock" --pid-file "$pidfile" "$@"
+    cv_daemon_started "$CV_LAST_PID" "$pidfile" certvault-fcgi "$log" test -S "$sock"
+}
+
+cv_fcgi_stop() {
+    # certvault-fcgi waits up to shutdown_timeout (10 s) for its workers.
+    cv_stop_pid "${1:-$CV_FCGI_PIDFILE}" certvault-fcgi "$CV_STOP_TIMEOUT"
+    [ -n "${1:-}" ] || rm -f "$CV_FCGI_SOCKET"
+}
+
+# cv_worker_start [PIDFILE [LOG]]
+cv_worker_start() {
+    local pidfile=${1:-$CV_WORKER_PIDFILE} log=${2:-$CV_LOG_DIR/certvault-worker.log}
+    cv_pid_running "$pidfile" certvault-worker && return 0
+    [ -x "$CV_WORKER_BIN" ] || cv_die "$CV_WORKER_BIN not built"
+    cv_log "starting certvault-worker"
+    cv_daemon "$log" "$CV_WORKER_BIN" --config "$CV_CONFIG" --pid-file "$pidfile"
+    # Ready once it has written its pid file (it has parsed its arguments
+    # and configuration by then).
+    cv_daemon_started "$CV_LAST_PID" "$pidfile" certvault-worker "$log" test -s "$pidfile"
+}
+
+cv_worker_stop() {
+    cv_stop_pid "${1:-$CV_WORKER_PIDFILE}" certvault-worker "$CV_STOP_TIMEOUT"
+}
+
+# ---------------------------------------------------------------------------
+# Web servers
+# ---------------------------------------------------------------------------
+
+# cv_render_template IN OUT: replace @NAME@ placeholders with this
+# instance's values; refuse to leave any placeholder unreplaced.
+cv_render_template() {
+    local in=$1 out=$2 args=() kv k v left
+    local apache_user apache_group
+    if cv_is_root; then
+        apache_user=${CV_APACHE_USER:-www-data}
+        apache_group=${CV_APACHE_GROUP:-www-data}
+    else
+        apache_user=$(id -un)
+        apache_group=$(id -gn)
+    fi
+    for kv in \
+        "STATE_DIR=$CV_STATE_DIR" \
+        "HTTPS_PORT=$CV_HTTPS_PORT" \
+        "APACHE_PORT=$CV_APACHE_PORT" \
+        "FCGI_SOCKET=$CV_FCGI_SOCKET" \
+        "FCGI_BIN=$CV_FCGI_BIN" \
+        "CONFIG=$CV_CONFIG" \
+        "WORKERS=$CV_WORKERS" \
+        "CERT=$CV_CERT" \
+        "KEY=$CV_KEY" \
+        "APACHE_USER=$apache_user" \
+        "APACHE_GROUP=$apache_group" \
+        "APACHE_MODULES=${CV_APACHE_MODULES:-/usr/lib/apache2/modules}"; do
+        k=${kv%%=*}
+        v=${kv#*=}
+        # Escape what is special in a sed replacement (we use | as delimiter).
+        v=$(printf '%s' "$v" | sed 's/[\\|&]/\\&/g')
+        args+=(-e "s|@$k@|$v|g")
+    done
+    sed "${args[@]}" "$in" >"$out" || cv_die "cannot render $in"
+    left=$(grep -o '@[A-Z_]*@' "$out" | sort -u | tr '\n' ' ') || true
+    [ -z "$left" ] || cv_die "$in: unknown placeholders: $left"
+}
+
+# cv_lighttpd_start [TEMPLATE]: lighttpd with TLS on 127.0.0.1:CV_HTTPS_PORT
+# (default template: apache-conf/lighttpd.conf.in), in the foreground (-D)
+# in its own session, as the invoking user.
+cv_lighttpd_start() {
+    local tmpl=${1:-$CV_SRC_DIR/apache-conf/lighttpd.conf.in}
+    local conf=$CV_ETC_DIR/lighttpd.conf log=$CV_LOG_DIR/lighttpd.out
+    cv_pid_running "$CV_LIGHTTPD_PIDFILE" lighttpd && return 0
+    cv_render_template "$tmpl" "$conf"
+    lighttpd -tt -f "$conf" >>"$log" 2>&1 ||
+        { tail -n 20 "$log" >&2; cv_die "lighttpd rejects $conf"; }
+    cv_port_open "$CV_HTTPS_PORT" && cv_die "port $CV_HTTPS_PORT is already in use"
+    cv_log "starting lighttpd on https://127.0.0.1:$CV_HTTPS_PORT"
+    cv_daemon "$log" lighttpd -D -f "$conf"
+    cv_daemon_started "$CV_LAST_PID" "$CV_LIGHTTPD_PIDFILE" lighttpd "$log" \
+        cv_port_open "$CV_HTTPS_PORT"
+}
+
+cv_lighttpd_stop() {
+    cv_stop_pid "$CV_LIGHTTPD_PIDFILE" lighttpd "$CV_STOP_TIMEOUT"
+}
+
+# cv_apache_start [TEMPLATE]: a private Apache (mod_proxy_fcgi → the same
+# certvault-fcgi socket) on 127.0.0.1:CV_APACHE_PORT, for the tests.
+cv_apache_start() {
+    local tmpl=${1:-$CV_SRC_DIR/apache-conf/apache-test.conf.in}
+    local conf=$CV_ETC_DIR/apache.conf log=$CV_LOG_DIR/apache.out
+    [ -n "$CV_APACHE_PORT" ] || cv_die "cv_apache_start: no Apache port given to cv_init"
+    cv_pid_running "$CV_APACHE_PIDFILE" apache2 && return 0
+    cv_render_template "$tmpl" "$conf"
+    apache2 -t -f "$conf" >>"$log" 2>&1 ||
+        { tail -n 20 "$log" >&2; cv_die "apache2 rejects $conf"; }
+    cv_port_open "$CV_APACHE_PORT" && cv_die "port $CV_APACHE_PORT is already in use"
+    cv_log "starting Apache on https://127.0.0.1:$CV_APACHE_PORT"
+    cv_daemon "$log" apache2 -f "$conf" -DFOREGROUND
+    cv_daemon_started "$CV_LAST_PID" "$CV_APACHE_PIDFILE" apache2 "$log" \
+        cv_port_open "$CV_APACHE_PORT"
+}
+
+cv_apache_stop() {
+    cv_stop_pid "$CV_APACHE_PIDFILE" apache2 "$CV_STOP_TIMEOUT"
+}
+
+# ---------------------------------------------------------------------------
+# Whole stack
+# ---------------------------------------------------------------------------
+
+# cv_http_status URL: HTTP status of a GET, trusting this instance's cert.
+cv_http_status() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CV_CERT" "$1" 2>/dev/null || true
+}
+
+cv_healthy() { [ "$(cv_http_status "$1/healthz")" = 200 ]; }
+
+# cv_wait_healthy [URL]: GET /healthz answers 200 (through the web server,
+# certvault-fcgi and PostgreSQL).
+cv_wait_healthy() {
+    local url=${1:-$CV_URL}
+    cv_wait_for "$CV_START_TIMEOUT" "$url/healthz" cv_healthy "$url" && return 0
+    cv_show_logs
+    cv_die "$url/healthz answered $(cv_http_status "$url/healthz"), not 200"
+}
+
+# cv_write_env [FILE]: the shell-sourceable description of this instance
+# (docs/internals.md); mode 0600 because it holds the token.
+cv_write_env() {
+    local file=${1:-$CV_ENV_FILE} kv
+    (
+        umask 077
+        for kv in \
+            "CERTVAULT_URL=$CV_URL" \
+            "CERTVAULT_TOKEN=${CV_TOKEN:-}" \
+            "CERTVAULT_CA=$CV_CERT" \
+            "CERTVAULT_DATABASE_URL=$CV_DATABASE_URL" \
+            "CERTVAULT_HOME=$CV_STATE_DIR" \
+            "CERTVAULT_BUILD_DIR=$CV_BUILD_DIR" \
+            "CERTVAULT_SRC_DIR=$CV_SRC_DIR" \
+            "CERTVAULT_CONFIG=$CV_CONFIG" \
+            "CERTVAULT_FCGI_SOCKET=$CV_FCGI_SOCKET" \
+            "CERTVAULT_FCGI_PIDFILE=$CV_FCGI_PIDFILE" \
+            "CERTVAULT_WORKER_PIDFILE=$CV_WORKER_PIDFILE" \
+            "CERTVAULT_LIGHTTPD_PIDFILE=$CV_LIGHTTPD_PIDFILE" \
+            "CERTVAULT_PGDATA=$CV_PGDATA" \
+            "CERTVAULT_PGPORT=$CV_PG_PORT" \
+            "CERTVAULT_HTTPS_PORT=$CV_HTTPS_PORT" \
+            "CERTVAULT_VAULT_NAME=$CV_VAULT_NAME" \
+            "CERTVAULT_VAULT_HOST=$CV_VAULT_HOST" \
+            "CERTVAULT_APACHE_PORT=$CV_APACHE_PORT" \
+            "CERTVAULT_APACHE_URL=$CV_APACHE_URL" \
+            "CERTVAULT_APACHE_PIDFILE=${CV_APACHE_PORT:+$CV_APACHE_PIDFILE}"; do
+            printf '%s=%s\n' "${kv%%=*}" "$(cv_shell_quote "${kv#*=}")"
+        done >"$file.tmp"
+        mv -f "$file.tmp" "$file"
+    )
+}
+
+# cv_stack_start [--apache]: everything, in order; safe to call again while
+# it runs (each piece checks its pid file first). Writes CV_ENV_FILE.
+cv_stack_start() {
+    local with_apache=
+    [ "${1:-}" = --apache ] && with_apache=1
+    cv_pg_start
+    cv_tls_cert
+    cv_write_config
+    cv_bootstrap
+    cv_fcgi_start
+    cv_worker_start
+    cv_lighttpd_start
+    if [ -n "$with_apache" ]; then cv_apache_start; fi
+    cv_write_env
+    cv_wait_healthy "$CV_URL"
+    if [ -n "$with_apache" ]; then cv_wait_healthy "$CV_APACHE_URL"; fi
+}
+
+# cv_stack_stop: everything, in reverse order; never fails, safe when
+# nothing runs.
+cv_stack_stop() {
+    [ -n "${CV_STATE_DIR:-}" ] || return 0
+    cv_apache_stop || true
+    cv_lighttpd_stop || true
+    cv_worker_stop || true
+    cv_fcgi_stop || true
+    cv_pg_stop || true
+}
+
+# cv_stack_running: every started piece is still alive (Apache counts only
+# when its pid file exists). Otherwise lists the dead ones in CV_DEAD.
+cv_stack_running() {
+    CV_DEAD=
+    cv_pg_running || CV_DEAD+=" postgresql"
+    cv_pid_running "$CV_FCGI_PIDFILE" certvault-fcgi || CV_DEAD+=" certvault-fcgi"
+    cv_pid_running "$CV_WORKER_PIDFILE" certvault-worker || CV_DEAD+=" certvault-worker"
+    cv_pid_running "$CV_LIGHTTPD_PIDFILE" lighttpd || CV_DEAD+=" lighttpd"
+    if [ -e "$CV_APACHE_PIDFILE" ]; then
+        cv_pid_running "$CV_APACHE_PIDFILE" apache2 || CV_DEAD+=" apache2"
+    fi
+    [ -z "$CV_DEAD" ]
+}
+
+# cv_show_logs [LINES]: the end of every log of this instance, to stderr.
+cv_show_logs() {
+    local f
+    for f in "$CV_LOG_DIR"/*.log "$CV_LOG_DIR"/*.out; do
+        [ -s "$f" ] || continue
+        printf '\n===== %s (last %s lines) =====\n' "$f" "${1:-40}" >&2
+        tail -n "${1:-40}" "$f" >&2
+    done
+}
