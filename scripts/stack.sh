@@ -488,6 +488,12 @@ cv_bootstrap() {
     [ -x "$CV_ADMIN_BIN" ] || cv_die "$CV_ADMIN_BIN not built"
     cv_admin migrate --sql-dir "$CV_SRC_DIR/sql" >>"$CV_LOG_DIR/admin.log" 2>&1 ||
         { tail -n 20 "$CV_LOG_DIR/admin.log" >&2; cv_die "certvault-admin migrate failed"; }
+    # The key that seals every private key at rest (mode 0600, never
+    # overwritten: losing it loses every key).
+    if [ ! -e "$CV_MASTER_KEY" ]; then
+        cv_admin master-key create "$CV_MASTER_KEY" >>"$CV_LOG_DIR/admin.log" 2>&1 ||
+            { tail -n 20 "$CV_LOG_DIR/admin.log" >&2; cv_die "certvault-admin master-key create failed"; }
+    fi
     if [ ! -e "$CV_ETC_DIR/vault-created" ]; then
         cv_admin vault create "$CV_VAULT_NAME" --host "$CV_VAULT_HOST" >>"$CV_LOG_DIR/admin.log" 2>&1 ||
             { tail -n 20 "$CV_LOG_DIR/admin.log" >&2; cv_die "certvault-admin vault create failed"; }

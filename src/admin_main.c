@@ -35,7 +35,8 @@ usage(void)
 	    "  token create --vault NAME [--name LABEL] "
 	    "[--permissions p1,p2,...] [--expires-days N]\n"
 	    "  token list [--vault NAME]\n"
-	    "  token revoke ID\n");
+	    "  token revoke ID\n"
+	    "  master-key create [PATH]\n");
 	exit(2);
 }
 
@@ -328,6 +329,35 @@ cmd_token(struct store *st, int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * Create the master key that seals every private key at rest: 32 random
+ * bytes, mode 0600.  An existing file is never overwritten.
+ */
+static int
+cmd_master_key(const struct cv_cfg *cfg, int argc, char *argv[])
+{
+	const char	*path;
+	enum cv_err	 er;
+
+	if (argc < 2 || argc > 3 || strcmp(argv[1], "create") != 0)
+		usage();
+	path = argc == 3 ? argv[2] : cfg->master_key_file;
+	if (path == NULL) {
+		fprintf(stderr, "certvault-admin: no path given and no "
+		    "master_key_file in the configuration\n");
+		return 2;
+	}
+	if ((er = crypto_master_create(path)) != CV_OK) {
+		fprintf(stderr, "certvault-admin: master key %s not created: "
+		    "%s\n", path, er == CV_ERR_CONFLICT ? "the file exists" :
+		    "see the log above");
+		return 1;
+	}
+	printf("created master key %s (mode 0600); back it up: without it "
+	    "no private key can be read\n", path);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -351,7 +381,9 @@ main(int argc, char *argv[])
 	st = store_new(cfg.database_url);
 	argc -= first;
 	argv += first;
-	if (strcmp(argv[0], "migrate") == 0)
+	if (strcmp(argv[0], "master-key") == 0)
+		rc = cmd_master_key(&cfg, argc, argv);
+	else if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(st, argc, argv);
 	else if (strcmp(argv[0], "vault") == 0)
 		rc = cmd_vault(st, argc, argv);

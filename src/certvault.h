@@ -83,6 +83,15 @@ enum cv_perm {
 /* The newest api-version we speak, quoted in errors. */
 #define CV_API_VERSION_LATEST "2025-07-01"
 
+struct store;
+struct cv_master;
+
+/* What every handler may use besides the request: storage and keys. */
+struct cv_ctx {
+	struct store		*store;
+	const struct cv_master	*master;	/* NULL: not configured */
+};
+
 struct cv_param {
 	char	*name;
 	char	*value;
@@ -93,6 +102,66 @@ struct cv_vault {
 	int64_t	 id;
 	char	*name;
 };
+
+/* Owned bytes (DER and the like); crypto.h's cv_bytes_free() releases. */
+struct cv_bytes {
+	unsigned char	*data;
+	size_t		 len;
+};
+
+/* A list of strings; cv_strlist_free() releases. */
+struct cv_strlist {
+	char		**v;
+	size_t		  n;
+};
+
+void	cv_strlist_free(struct cv_strlist *);
+
+/*
+ * A pending certificate operation (Key Vault's CertificateOperation) as
+ * stored.  Strings are owned; cv_operation_free() releases them.
+ */
+struct cv_operation {
+	char		*name;		/* the certificate's name */
+	char		 request_id[33];
+	char		*issuer_name;
+	char		*issuer_provider; /* NULL for Self and Unknown */
+	char		*cty;
+	int		 cert_transparency; /* -1: not given */
+	struct cv_bytes	 csr;		/* DER */
+	bool		 cancellation_requested;
+	char		*status;	/* inProgress, completed, failed, cancelled */
+	char		*status_details;
+	char		*error_code;
+	char		*error_message;
+	bool		 preserve_cert_order;
+};
+
+void	cv_operation_free(struct cv_operation *);
+
+/*
+ * One certificate version with what a CertificateBundle shows of it.
+ * has_cert is false while the version waits for its certificate.
+ */
+struct cv_version {
+	char		*name;
+	char		 version[33];
+	bool		 has_cert;
+	struct cv_bytes	 der;		/* the leaf, DER */
+	unsigned char	 x5t[20];
+	bool		 enabled;
+	int64_t		 nbf, exp, created, updated;
+	char		*tags_json;	/* or NULL */
+	char		*policy_json;	/* effective policy, or NULL */
+	int64_t		 policy_created, policy_updated;
+	bool		 has_pending;	/* an operation object exists */
+	int		 recoverable_days;
+	bool		 purge_protection;
+	char		*content_type;
+	bool		 preserve_cert_order;
+};
+
+void	cv_version_free(struct cv_version *);
 
 /* One row of a certificate list (Key Vault's CertificateItem). */
 struct cv_cert_item {

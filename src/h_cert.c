@@ -1,20 +1,31 @@
 /*
- * certvault — certificate resources: list.
+ * certvault — certificate resources: list, get, create.
  * SPDX-License-Identifier: ISC
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "certvault.h"
+#include "crypto.h"
 #include "handlers.h"
 #include "http.h"
 #include "kv.h"
+#include "log.h"
 #include "store.h"
 
 /* Key Vault caps a page at 25 items, which is also the default. */
 #define CERT_PAGE_MAX 25
+
+/* What a create's 202 says while the request is being served. */
+#define DETAILS_ISSUER "Pending certificate created. Certificate request " \
+	"is in progress. This may take some time based on the issuer " \
+	"provider. Please check again later."
+#define DETAILS_MERGE "Pending certificate created. Please Perform Merge " \
+	"to complete the request."
 
 /*
  * Parse maxresults (1..25, default 25).  Return 0 on failure, 1 on success.
@@ -41,7 +52,7 @@ page_size(const struct cv_req *req, int *out)
  * ($skiptoken) is the last name of the page before; names are URL-safe.
  */
 enum cv_err
-h_cert_list(struct cv_req *req, struct cv_resp *resp, struct store *st)
+h_cert_list(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
 {
 	struct cv_cert_item	*items;
 	size_t			 n, total;
@@ -58,8 +69,8 @@ h_cert_list(struct cv_req *req, struct cv_resp *resp, struct store *st)
 		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
 		    "The $skiptoken is not valid.");
 	/* One more than the page tells whether there is a next page. */
-	if ((er = store_cert_list(st, req->vault.id, after, limit + 1, &items,
-	    &n)) != CV_OK)
+	if ((er = store_cert_list(ctx->store, req->vault.id, after, limit + 1,
+	    &items, &n)) != CV_OK)
 		return er;
 	total = n;
 	base = http_base_url(req);
@@ -73,5 +84,308 @@ h_cert_list(struct cv_req *req, struct cv_resp *resp, struct store *st)
 	free(next);
 	free(base);
 	cv_cert_items_free(items, total);
+	return er;
+}
+
+/* A certificate name from the path, or a 400 naming the rule. */
+static enum cv_err
+check_name(struct cv_resp *resp, const char *name)
+{
+
+	if (cv_name_valid(name))
+		return CV_OK;
+	return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The certificate name "
+	    "is not valid: it must match ^[0-9a-zA-Z-]{1,127}$.");
+}
+
+/* True for a version id: 32 hex characters. */
+static bool
+version_valid(const char *v)
+{
+	size_t	 i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (i == 32 || !((v[i] >= '0' && v[i] <= '9') ||
+		    (v[i] >= 'a' && v[i] <= 'f') ||
+		    (v[i] >= 'A' && v[i] <= 'F')))
+			return false;
+	return i == 32;
+}
+
+/*
+ * Answer with one version as a CertificateBundle (version "" = latest).
+ * Shared by GET and the end of a merge.
+ */
+enum cv_err
+h_cert_bundle(struct cv_req *req, struct cv_resp *resp,
+    const struct cv_ctx *ctx, const char *name, const char *version,
+    int status)
+{
+	struct cv_version	 v;
+	char			*base;
+	enum cv_err		 er;
+
+	if (*version != '\0' && !version_valid(version))
+		return kv_err_set(resp, CV_ERR_CERT_NOT_FOUND,
+		    "Certificate not found: %s/%s", name, version);
+	er = store_version_get(ctx->store, req->vault.id, name, version, &v);
+	if (er == CV_ERR_CERT_NOT_FOUND)
+		return kv_err_set(resp, er, "Certificate not found: %s", name);
+	if (er != CV_OK)
+		return er;
+	base = http_base_url(req);
+	er = kv_json_bundle(resp, status, base, &v);
+	free(base);
+	cv_version_free(&v);
+	return er;
+}
+
+/* GET /certificates/{name}[/{version}]; an empty version is the latest. */
+enum cv_err
+h_cert_get(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
+{
+	enum cv_err	 er;
+
+	if ((er = check_name(resp, req->args[0])) != CV_OK)
+		return er;
+	return h_cert_bundle(req, resp, ctx, req->args[0], req->args[1], 200);
+}
+
+/* A uuid-shaped random key id: the associated data of the sealing. */
+static enum cv_err
+new_key_uid(char out[37])
+{
+	char		 hex[33];
+	enum cv_err	 er;
+
+	if ((er = crypto_random_hex(hex, 16)) != CV_OK)
+		return er;
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	    hex + 16, hex + 20);
+	return CV_OK;
+}
+
+/* Everything a create makes before it takes the lock. */
+struct made {
+	char			 key_uid[37];
+	char			 version[33];
+	struct cv_bytes		 pub, sealed, csr, cert;
+	unsigned char		 nonce[CV_SEAL_NONCE_LEN];
+	struct cv_x509_info	 info;
+	bool			 has_info;
+};
+
+static void
+made_free(struct made *m)
+{
+
+	cv_bytes_free(&m->pub);
+	cv_bytes_free(&m->sealed);
+	cv_bytes_free(&m->csr);
+	cv_bytes_free(&m->cert);
+	if (m->has_info)
+		cv_x509_info_free(&m->info);
+}
+
+/*
+ * Key, sealed key, CSR and (for Self) the certificate: the expensive part,
+ * done before any lock is taken.
+ */
+static enum cv_err
+make_material(struct cv_resp *resp, const struct cv_ctx *ctx,
+    const struct cv_policy *pol, struct made *m)
+{
+	struct cv_bytes	 priv = { NULL, 0 };
+	char		*msg = NULL;
+	enum cv_err	 er;
+
+	if ((er = crypto_key_generate(&pol->key, &priv, &m->pub)) != CV_OK)
+		goto out;
+	if ((er = new_key_uid(m->key_uid)) != CV_OK ||
+	    (er = crypto_random_hex(m->version, 16)) != CV_OK)
+		goto out;
+	if ((er = crypto_seal(ctx->master, &priv, m->key_uid, &m->sealed,
+	    m->nonce)) != CV_OK)
+		goto out;
+	if ((er = crypto_csr_make(&priv, &pol->x509, &m->csr, &msg)) != CV_OK) {
+		if (er == CV_ERR_BAD_PARAMETER)
+			kv_err_set(resp, er, "%s", msg != NULL ? msg :
+			    "The policy cannot be made into a certificate "
+			    "request.");
+		goto out;
+	}
+	if (pol->issuer_kind == CV_ISSUER_SELF) {
+		if ((er = crypto_x509_self_sign(&priv, &m->csr,
+		    pol->validity_months, time(NULL), &m->cert)) != CV_OK ||
+		    (er = crypto_x509_info(&m->cert, &m->info)) != CV_OK)
+			goto out;
+		m->has_info = true;
+	}
+out:
+	free(msg);
+	cv_bytes_free(&priv);
+	return er;
+}
+
+/*
+ * Under the certificate's lock: refuse while an operation is in progress
+ * or the name is soft-deleted, else store the new version.
+ */
+static enum cv_err
+create_locked(struct cv_resp *resp, struct store *st, int64_t vault_id,
+    const char *name, const struct store_new_version *nv)
+{
+	struct store_lock	 lk;
+	enum cv_err		 er;
+
+	if ((er = store_begin(st)) != CV_OK)
+		return er;
+	if ((er = store_cert_lock(st, vault_id, name, nv->policy_json,
+	    &lk)) != CV_OK)
+		goto out;
+	if (lk.deleted) {
+		er = kv_err_set(resp, CV_ERR_CONFLICT, "Certificate %s is "
+		    "currently in a deleted but recoverable state, and its name "
+		    "cannot be reused; in this state, the certificate can only "
+		    "be recovered or purged.", name);
+		goto out;
+	}
+	if (lk.has_op && strcmp(lk.op.status, "inProgress") == 0) {
+		er = kv_err_set(resp, CV_ERR_PENDING_CONFLICT, NULL);
+		goto out;
+	}
+	if ((er = store_cert_new_version(st, &lk, nv)) != CV_OK)
+		goto out;
+	er = store_commit(st);
+out:
+	store_rollback(st);
+	store_lock_free(&lk);
+	return er;
+}
+
+/*
+ * POST /certificates/{name}/create.  Self: the certificate is made here
+ * and the operation stored completed, though the 202 says inProgress as
+ * the SDK pollers expect.  Unknown: the CSR waits for a merge.
+ */
+enum cv_err
+h_cert_create(struct cv_req *req, struct cv_resp *resp,
+    const struct cv_ctx *ctx)
+{
+	struct cv_create	 c;
+	struct cv_policy	*pol;
+	struct cv_operation	 op;
+	struct store_new_version nv;
+	struct made		 m;
+	const char		*name = req->args[0];
+	char			*msg = NULL, *stored = NULL, *base;
+	enum cv_err		 er;
+	int			 tries;
+
+	memset(&c, 0, sizeof(c));
+	memset(&op, 0, sizeof(op));
+	memset(&m, 0, sizeof(m));
+	if ((er = check_name(resp, name)) != CV_OK)
+		return er;
+	if ((er = kv_json_create_parse(req->body, &c, &msg)) != CV_OK) {
+		kv_err_set(resp, er, "%s", msg);
+		goto out;
+	}
+	if (!c.has_policy) {
+		/* A later version may reuse the stored policy. */
+		er = store_cert_policy(ctx->store, req->vault.id, name, &stored);
+		if (er == CV_ERR_CERT_NOT_FOUND) {
+			er = kv_err_set(resp, CV_ERR_BAD_PARAMETER, "policy is "
+			    "required to create a new certificate.");
+			goto out;
+		}
+		if (er != CV_OK ||
+		    (er = kv_json_policy_parse(stored, &c.policy, &msg)) !=
+		    CV_OK)
+			goto out;
+	}
+	pol = &c.policy;
+	if (pol->issuer_kind == CV_ISSUER_OBJECT) {
+		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The issuer '%s' "
+		    "does not exist in this vault.", pol->issuer);
+		goto out;
+	}
+	if (pol->x509.subject[0] != '\0' &&
+	    (er = crypto_dn_check(pol->x509.subject, &msg)) != CV_OK) {
+		kv_err_set(resp, er, "policy.x509_props.subject: %s",
+		    msg != NULL ? msg : "not a valid distinguished name.");
+		goto out;
+	}
+	if (ctx->master == NULL) {
+		er = kv_err_set(resp, CV_ERR_INTERNAL, "No master key is "
+		    "configured: certificates cannot be created.");
+		goto out;
+	}
+	if ((er = make_material(resp, ctx, pol, &m)) != CV_OK)
+		goto out;
+
+	op.name = (char *)name;
+	if ((er = crypto_random_hex(op.request_id, 16)) != CV_OK)
+		goto out;
+	op.issuer_name = pol->issuer;
+	op.cty = pol->cty;
+	op.cert_transparency = pol->cert_transparency;
+	op.csr = m.csr;
+	op.status = pol->issuer_kind == CV_ISSUER_SELF ? "completed" :
+	    "inProgress";
+	op.status_details = pol->issuer_kind == CV_ISSUER_SELF ? NULL :
+	    DETAILS_MERGE;
+	op.preserve_cert_order = c.preserve_cert_order;
+
+	memset(&nv, 0, sizeof(nv));
+	nv.policy_json = pol->json;
+	nv.key_uid = m.key_uid;
+	nv.kty = pol->key.kty == CV_KTY_RSA ? "RSA" : "EC";
+	nv.key_size = pol->key.bits;
+	nv.curve = pol->key.kty == CV_KTY_EC ? (pol->key.curve ==
+	    CV_CURVE_P256 ? "P-256" : pol->key.curve == CV_CURVE_P384 ?
+	    "P-384" : "P-521") : NULL;
+	nv.exportable = pol->exportable;
+	nv.pub = &m.pub;
+	nv.sealed = &m.sealed;
+	nv.nonce = m.nonce;
+	nv.master_key_id = ctx->master->id;
+	nv.version = m.version;
+	nv.subject = pol->x509.subject;
+	if (m.has_info) {
+		nv.cert = &m.cert;
+		nv.x5t = m.info.x5t;
+		nv.serial = &m.info.serial;
+		nv.nbf = (int64_t)m.info.not_before;
+		nv.exp = (int64_t)m.info.not_after;
+		nv.enabled = c.enabled;
+	}
+	nv.tags_json = c.tags_json;
+	nv.content_type = pol->content_type;
+	nv.preserve_cert_order = c.preserve_cert_order;
+	nv.op = &op;
+
+	/* A serialization failure or deadlock is retried once. */
+	for (tries = 0; tries < 2; tries++)
+		if ((er = create_locked(resp, ctx->store, req->vault.id, name,
+		    &nv)) != CV_ERR_RETRY)
+			break;
+	if (er != CV_OK)
+		goto out;
+
+	base = http_base_url(req);
+	resp->location = cv_asprintf("%s/certificates/%s/pending?"
+	    "api-version=%s&request_id=%s", base, name, req->api_version,
+	    op.request_id);
+	op.status = "inProgress";
+	op.status_details = pol->issuer_kind == CV_ISSUER_SELF ?
+	    DETAILS_ISSUER : DETAILS_MERGE;
+	er = kv_json_operation(resp, 202, base, &op);
+	free(base);
+out:
+	free(msg);
+	free(stored);
+	made_free(&m);
+	kv_create_free(&c);
 	return er;
 }

@@ -10,8 +10,8 @@
 #include "store.h"
 
 enum cv_err
-h_health(struct cv_req *req, struct cv_resp *resp, struct store *st)
+h_health(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
 {
 
-	return kv_json_health(resp, store_ping(st));
+	return kv_json_health(resp, store_ping(ctx->store));
 }

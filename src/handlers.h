@@ -11,12 +11,29 @@
 
 #include "certvault.h"
 
-struct store;
-
 /* h_health.c */
-enum cv_err h_health(struct cv_req *, struct cv_resp *, struct store *);
+enum cv_err h_health(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
 
 /* h_cert.c */
-enum cv_err h_cert_list(struct cv_req *, struct cv_resp *, struct store *);
+enum cv_err h_cert_list(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+enum cv_err h_cert_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_cert_create(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_cert_bundle(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *, const char *, const char *, int);
+
+/* h_pending.c */
+enum cv_err h_pending_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_pending_update(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_pending_delete(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_pending_merge(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
 
 #endif /* HANDLERS_H */

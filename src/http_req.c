@@ -205,35 +205,54 @@ http_req_parse(struct cv_req *req, char **envp)
 /*
  * Read the request body, up to limit bytes.  A larger body is read and
  * discarded (so the web server sees a well-behaved peer) and flagged for
- * a 413.  Return CV_ERR_BAD_PARAMETER if the stream ended early.
+ * a 413.  Without CONTENT_LENGTH (a chunked request through
+ * mod_proxy_fcgi) the stream is read to its end.  Return
+ * CV_ERR_BAD_PARAMETER if the stream ended before CONTENT_LENGTH bytes.
  */
 enum cv_err
 http_req_read_body(struct cv_req *req, struct FCGX_Stream *in, size_t limit)
 {
 	char	 sink[8192];
-	size_t	 left;
+	size_t	 want, cap = 0, len = 0;
 	int	 n;
+	bool	 known = req->content_length > 0;
 
-	if (req->content_length == 0)
-		return CV_OK;
-	if (req->content_length > limit) {
+	if (known && req->content_length > limit) {
 		req->body_too_large = true;
-		left = req->content_length;
-		while (left > 0 && (n = FCGX_GetStr(sink,
-		    left < sizeof(sink) ? (int)left : (int)sizeof(sink),
+		want = req->content_length;
+		while (want > 0 && (n = FCGX_GetStr(sink,
+		    want < sizeof(sink) ? (int)want : (int)sizeof(sink),
 		    in)) > 0)
-			left -= (size_t)n;
+			want -= (size_t)n;
 		return CV_OK;
 	}
-	req->body = cv_malloc(req->content_length + 1);
-	n = FCGX_GetStr(req->body, (int)req->content_length, in);
-	if (n < 0 || (size_t)n != req->content_length) {
+	for (;;) {
+		want = known ? req->content_length - len : sizeof(sink);
+		if (want == 0)
+			break;
+		if (len + want + 1 > cap) {
+			cap = len + want + 1;
+			req->body = cv_realloc(req->body, cap);
+		}
+		if ((n = FCGX_GetStr(req->body + len, (int)want, in)) <= 0)
+			break;
+		len += (size_t)n;
+		if (!known && len > limit) {
+			req->body_too_large = true;
+			while (FCGX_GetStr(sink, sizeof(sink), in) > 0)
+				continue;
+			break;
+		}
+	}
+	if (req->body_too_large || len == 0 ||
+	    (known && len != req->content_length)) {
 		free(req->body);
 		req->body = NULL;
-		return CV_ERR_BAD_PARAMETER;
+		return known && !req->body_too_large && len !=
+		    req->content_length ? CV_ERR_BAD_PARAMETER : CV_OK;
 	}
-	req->body[n] = '\0';
-	req->bodysz = (size_t)n;
+	req->body[len] = '\0';
+	req->bodysz = len;
 	return CV_OK;
 }
 

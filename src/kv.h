@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "certvault.h"
+#include "crypto.h"
 
 /* kv_err.c */
 int	 kv_err_status(enum cv_err);
@@ -25,5 +26,61 @@ void	 kv_err_finish(struct cv_resp *);
 enum cv_err kv_json_health(struct cv_resp *, bool);
 enum cv_err kv_json_cert_list(struct cv_resp *, const char *,
 	    const struct cv_cert_item *, size_t, const char *);
+
+/* How a policy's issuer is served. */
+enum cv_issuer_kind {
+	CV_ISSUER_SELF = 0,	/* self-signed during the request */
+	CV_ISSUER_UNKNOWN,	/* CSR only; the client merges */
+	CV_ISSUER_OBJECT	/* an issuer object of the vault */
+};
+
+/*
+ * A certificate policy, validated, with Key Vault's defaults filled in.
+ * json is the effective policy as stored and returned (without its id
+ * and timestamps).  kv_policy_free() releases everything.
+ */
+struct cv_policy {
+	struct cv_keyspec	 key;
+	char			*kty;		/* as given: RSA, RSA-HSM, EC, EC-HSM */
+	bool			 exportable;
+	bool			 reuse_key;
+	struct cv_x509_req	 x509;
+	unsigned		 validity_months;
+	char			*issuer;
+	enum cv_issuer_kind	 issuer_kind;
+	char			*cty;		/* or NULL */
+	int			 cert_transparency; /* -1: not given */
+	char			*content_type;
+	bool			 enabled;
+	char			*json;
+};
+
+/* The body of POST /certificates/{name}/create. */
+struct cv_create {
+	bool			 has_policy;
+	struct cv_policy	 policy;
+	bool			 enabled;	/* attributes.enabled */
+	char			*tags_json;	/* or NULL */
+	bool			 preserve_cert_order;
+};
+
+/* The body of POST /certificates/{name}/pending/merge. */
+struct cv_merge {
+	struct cv_strlist	 x5c;
+	int			 enabled;	/* -1: not given */
+	char			*tags_json;	/* or NULL */
+};
+
+void	 kv_policy_free(struct cv_policy *);
+void	 kv_create_free(struct cv_create *);
+void	 kv_merge_free(struct cv_merge *);
+enum cv_err kv_json_policy_parse(const char *, struct cv_policy *, char **);
+enum cv_err kv_json_create_parse(const char *, struct cv_create *, char **);
+enum cv_err kv_json_cancel_parse(const char *, bool *, char **);
+enum cv_err kv_json_merge_parse(const char *, struct cv_merge *, char **);
+enum cv_err kv_json_operation(struct cv_resp *, int, const char *,
+	    const struct cv_operation *);
+enum cv_err kv_json_bundle(struct cv_resp *, int, const char *,
+	    const struct cv_version *);
 
 #endif /* KV_H */

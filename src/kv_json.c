@@ -4,12 +4,15 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "certvault.h"
+#include "crypto.h"
 #include "kv.h"
 #include "log.h"
 
@@ -79,4 +82,827 @@ kv_json_cert_list(struct cv_resp *resp, const char *base,
 	doc = json_pack("{s:o, s:o}", "value", arr, "nextLink",
 	    next == NULL ? json_null() : json_string(next));
 	return kv_json_set(resp, 200, doc);
+}
+
+/*
+ * Policies.  A policy arrives as Key Vault's CertificatePolicy JSON; we
+ * validate every member we understand, fill in the defaults the real
+ * service applies (keyvault-certificates-api.md §9.8), and keep the
+ * effective document to store and return.
+ */
+
+struct jerr {
+	char	*msg;		/* first error, client-facing */
+};
+
+static bool
+fail(struct jerr *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool
+fail(struct jerr *e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (e->msg == NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(&e->msg, fmt, ap) < 0)
+			e->msg = NULL;
+		va_end(ap);
+	}
+	return false;
+}
+
+/* A member, or NULL when absent or JSON null. */
+static json_t *
+member(json_t *obj, const char *key)
+{
+	json_t	*v;
+
+	if (obj == NULL || (v = json_object_get(obj, key)) == NULL ||
+	    json_is_null(v))
+		return NULL;
+	return v;
+}
+
+static bool
+want_object(json_t *v, const char *path, struct jerr *e)
+{
+
+	return v == NULL || json_is_object(v) ||
+	    fail(e, "%s must be a JSON object.", path);
+}
+
+static bool
+get_bool(json_t *obj, const char *key, const char *path, bool dflt,
+    bool *out, struct jerr *e)
+{
+	json_t	*v = member(obj, key);
+
+	*out = dflt;
+	if (v == NULL)
+		return true;
+	if (!json_is_boolean(v))
+		return fail(e, "%s must be true or false.", path);
+	*out = json_is_true(v);
+	return true;
+}
+
+static bool
+get_int(json_t *obj, const char *key, const char *path, json_int_t lo,
+    json_int_t hi, json_int_t *out, bool *present, struct jerr *e)
+{
+	json_t	*v = member(obj, key);
+
+	*present = v != NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi)
+		return fail(e, "%s must be an integer from %lld to %lld.",
+		    path, (long long)lo, (long long)hi);
+	*out = json_integer_value(v);
+	return true;
+}
+
+static bool
+get_str(json_t *obj, const char *key, const char *path, const char **out,
+    struct jerr *e)
+{
+	json_t	*v = member(obj, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_string(v))
+		return fail(e, "%s must be a string.", path);
+	*out = json_string_value(v);
+	return true;
+}
+
+/* An array of strings into l (copied); absent leaves l empty. */
+static bool
+get_strlist(json_t *obj, const char *key, const char *path,
+    struct cv_strlist *l, struct jerr *e)
+{
+	json_t	*v = member(obj, key), *it;
+	size_t	 i;
+
+	if (v == NULL)
+		return true;
+	if (!json_is_array(v))
+		return fail(e, "%s must be an array of strings.", path);
+	l->v = cv_calloc(json_array_size(v), sizeof(char *));
+	json_array_foreach(v, i, it) {
+		if (!json_is_string(it) || json_string_length(it) == 0)
+			return fail(e, "%s[%zu] must be a non-empty string.",
+			    path, i);
+		l->v[l->n++] = cv_strdup(json_string_value(it));
+	}
+	return true;
+}
+
+static json_t *
+strlist_json(const struct cv_strlist *l)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));
+	return a;
+}
+
+/* Key Vault's key_usage names, in the order of enum cv_ku. */
+static const char *const ku_names[] = {
+	"digitalSignature", "nonRepudiation", "keyEncipherment",
+	"dataEncipherment", "keyAgreement", "keyCertSign", "cRLSign",
+	"encipherOnly", "decipherOnly",
+};
+#define KU_COUNT (sizeof(ku_names) / sizeof(ku_names[0]))
+
+static bool
+oid_valid(const char *s)
+{
+	bool	 digit = false;
+	int	 arcs = 1;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (!digit)
+				return false;
+			digit = false;
+			arcs++;
+		} else if (*s >= '0' && *s <= '9')
+			digit = true;
+		else
+			return false;
+	}
+	return digit && arcs >= 2;
+}
+
+static const char *const curve_names[CV_CURVE__MAX] = {
+	NULL, "P-256", "P-384", "P-521",
+};
+static const unsigned curve_bits[CV_CURVE__MAX] = { 0, 256, 384, 521 };
+
+static bool
+parse_key_props(json_t *kp, struct cv_policy *p, json_t *out, struct jerr *e)
+{
+	const char	*kty, *crv;
+	json_int_t	 size = 0;
+	bool		 has_size;
+	int		 i;
+
+	if (!want_object(kp, "policy.key_props", e) ||
+	    !get_str(kp, "kty", "policy.key_props.kty", &kty, e) ||
+	    !get_str(kp, "crv", "policy.key_props.crv", &crv, e) ||
+	    !get_int(kp, "key_size", "policy.key_props.key_size", 1, 16384,
+	    &size, &has_size, e) ||
+	    !get_bool(kp, "exportable", "policy.key_props.exportable", true,
+	    &p->exportable, e) ||
+	    !get_bool(kp, "reuse_key", "policy.key_props.reuse_key", false,
+	    &p->reuse_key, e))
+		return false;
+	if (kty == NULL)
+		kty = crv != NULL ? "EC" : "RSA";
+	if (strcmp(kty, "RSA") == 0 || strcmp(kty, "RSA-HSM") == 0) {
+		p->key.kty = CV_KTY_RSA;
+		if (crv != NULL)
+			return fail(e, "policy.key_props.crv applies to EC keys "
+			    "only.");
+		if (!has_size)
+			size = 2048;
+		if (size != 2048 && size != 3072 && size != 4096)
+			return fail(e, "policy.key_props.key_size: RSA keys are "
+			    "2048, 3072 or 4096 bits.");
+		p->key.bits = (unsigned)size;
+	} else if (strcmp(kty, "EC") == 0 || strcmp(kty, "EC-HSM") == 0) {
+		p->key.kty = CV_KTY_EC;
+		if (crv != NULL && strcmp(crv, "P-256K") == 0)
+			return fail(e, "policy.key_props.crv: P-256K (secp256k1) "
+			    "is not supported; use P-256, P-384 or P-521.");
+		for (i = 1; i < CV_CURVE__MAX; i++)
+			if (crv != NULL ? strcmp(crv, curve_names[i]) == 0 :
+			    (has_size ? size == curve_bits[i] : i == 1))
+				p->key.curve = (enum cv_curve)i;
+		if (p->key.curve == CV_CURVE_NONE)
+			return fail(e, crv != NULL ? "policy.key_props.crv must "
+			    "be P-256, P-384 or P-521." : "policy.key_props."
+			    "key_size: EC keys are 256, 384 or 521 bits.");
+		if (has_size && size != curve_bits[p->key.curve])
+			return fail(e, "policy.key_props.key_size does not match "
+			    "the curve %s.", curve_names[p->key.curve]);
+		p->key.bits = curve_bits[p->key.curve];
+	} else
+		return fail(e, "policy.key_props.kty must be RSA, RSA-HSM, EC "
+		    "or EC-HSM.");
+	p->kty = cv_strdup(kty);
+	json_object_set_new(out, "exportable", json_boolean(p->exportable));
+	json_object_set_new(out, "kty", json_string(kty));
+	json_object_set_new(out, "key_size", json_integer(p->key.bits));
+	if (p->key.kty == CV_KTY_EC)
+		json_object_set_new(out, "crv",
+		    json_string(curve_names[p->key.curve]));
+	json_object_set_new(out, "reuse_key", json_boolean(p->reuse_key));
+	return true;
+}
+
+static bool
+parse_sans(json_t *sans, struct cv_x509_req *x, json_t *out, struct jerr *e)
+{
+
+	if (!want_object(sans, "policy.x509_props.sans", e) ||
+	    !get_strlist(sans, "dns_names", "policy.x509_props.sans.dns_names",
+	    &x->dns_names, e) ||
+	    !get_strlist(sans, "emails", "policy.x509_props.sans.emails",
+	    &x->emails, e) ||
+	    !get_strlist(sans, "upns", "policy.x509_props.sans.upns",
+	    &x->upns, e) ||
+	    !get_strlist(sans, "uris", "policy.x509_props.sans.uris",
+	    &x->uris, e) ||
+	    !get_strlist(sans, "ipAddresses",
+	    "policy.x509_props.sans.ipAddresses", &x->ips, e))
+		return false;
+	if (x->dns_names.n > 0)
+		json_object_set_new(out, "dns_names", strlist_json(&x->dns_names));
+	if (x->emails.n > 0)
+		json_object_set_new(out, "emails", strlist_json(&x->emails));
+	if (x->upns.n > 0)
+		json_object_set_new(out, "upns", strlist_json(&x->upns));
+	if (x->uris.n > 0)
+		json_object_set_new(out, "uris", strlist_json(&x->uris));
+	if (x->ips.n > 0)
+		json_object_set_new(out, "ipAddresses", strlist_json(&x->ips));
+	return true;
+}
+
+static bool
+parse_x509_props(json_t *xp, struct cv_policy *p, json_t *out,
+    struct jerr *e)
+{
+	struct cv_strlist	 ku = { NULL, 0 };
+	json_t			*sans, *bc, *kuj;
+	const char		*subject;
+	json_int_t		 months = 12;
+	bool			 has, ok = false;
+	size_t			 i, k;
+
+	if (!want_object(xp, "policy.x509_props", e) ||
+	    !get_str(xp, "subject", "policy.x509_props.subject", &subject, e) ||
+	    !get_int(xp, "validity_months", "policy.x509_props.validity_months",
+	    1, 1200, &months, &has, e) ||
+	    !get_strlist(xp, "ekus", "policy.x509_props.ekus", &p->x509.ekus,
+	    e) ||
+	    !get_strlist(xp, "key_usage", "policy.x509_props.key_usage", &ku,
+	    e))
+		goto out;
+	sans = member(xp, "sans");
+	bc = member(xp, "basic_constraints");
+	if (!want_object(bc, "policy.x509_props.basic_constraints", e) ||
+	    !get_bool(bc, "ca", "policy.x509_props.basic_constraints.ca", false,
+	    &p->x509.ca, e))
+		goto out;
+	if (sans != NULL) {
+		json_object_set_new(out, "sans", json_object());
+		if (!parse_sans(sans, &p->x509, json_object_get(out, "sans"), e))
+			goto out;
+	}
+	if (subject == NULL || *subject == '\0') {
+		if (p->x509.dns_names.n == 0 && p->x509.emails.n == 0 &&
+		    p->x509.upns.n == 0) {
+			fail(e, "policy.x509_props.subject is required (or at "
+			    "least one subject alternative name).");
+			goto out;
+		}
+		subject = "";
+	}
+	p->x509.subject = cv_strdup(subject);
+	for (i = 0; i < p->x509.ekus.n; i++)
+		if (!oid_valid(p->x509.ekus.v[i])) {
+			fail(e, "policy.x509_props.ekus[%zu] is not a dotted "
+			    "object identifier.", i);
+			goto out;
+		}
+	if (member(xp, "ekus") == NULL) {
+		/* Server and client authentication, as Key Vault fills in. */
+		p->x509.ekus.v = cv_calloc(2, sizeof(char *));
+		p->x509.ekus.v[0] = cv_strdup("1.3.6.1.5.5.7.3.1");
+		p->x509.ekus.v[1] = cv_strdup("1.3.6.1.5.5.7.3.2");
+		p->x509.ekus.n = 2;
+	}
+	for (i = 0; i < ku.n; i++) {
+		for (k = 0; k < KU_COUNT; k++)
+			if (strcmp(ku.v[i], ku_names[k]) == 0)
+				break;
+		if (k == KU_COUNT) {
+			fail(e, "policy.x509_props.key_usage[%zu]: unknown key "
+			    "usage \"%s\".", i, ku.v[i]);
+			goto out;
+		}
+		p->x509.key_usage |= 1u << k;
+	}
+	if (member(xp, "key_usage") == NULL)
+		p->x509.key_usage = p->key.kty == CV_KTY_RSA ?
+		    CV_KU_DIGITAL_SIGNATURE | CV_KU_KEY_ENCIPHERMENT :
+		    CV_KU_DIGITAL_SIGNATURE;
+	p->validity_months = (unsigned)months;
+
+	json_object_set_new(out, "subject", json_string(p->x509.subject));
+	json_object_set_new(out, "ekus", strlist_json(&p->x509.ekus));
+	kuj = json_array();
+	for (k = 0; k < KU_COUNT; k++)
+		if (p->x509.key_usage & (1u << k))
+			json_array_append_new(kuj, json_string(ku_names[k]));
+	json_object_set_new(out, "key_usage", kuj);
+	json_object_set_new(out, "validity_months", json_integer(months));
+	json_object_set_new(out, "basic_constraints",
+	    json_pack("{s:b}", "ca", p->x509.ca));
+	ok = true;
+out:
+	cv_strlist_free(&ku);
+	return ok;
+}
+
+static bool
+parse_lifetime(json_t *la, const struct cv_policy *p, json_t **out,
+    struct jerr *e)
+{
+	json_t		*it, *trig, *act, *o;
+	const char	*type;
+	json_int_t	 pct = 0, days = 0;
+	bool		 has_pct, has_days;
+	size_t		 i;
+	char		 path[64];
+
+	if (la == NULL) {
+		*out = json_pack("[{s:{s:i}, s:{s:s}}]", "trigger",
+		    "lifetime_percentage", 80, "action", "action_type",
+		    p->issuer_kind == CV_ISSUER_UNKNOWN ? "EmailContacts" :
+		    "AutoRenew");
+		return true;
+	}
+	if (!json_is_array(la))
+		return fail(e, "policy.lifetime_actions must be an array.");
+	*out = json_array();
+	json_array_foreach(la, i, it) {
+		snprintf(path, sizeof(path), "policy.lifetime_actions[%zu]", i);
+		if (!json_is_object(it))
+			return fail(e, "%s must be a JSON object.", path);
+		trig = member(it, "trigger");
+		act = member(it, "action");
+		if (!json_is_object(trig) || !json_is_object(act))
+			return fail(e, "%s needs a trigger and an action.", path);
+		if (!get_int(trig, "lifetime_percentage", "lifetime_percentage",
+		    1, 99, &pct, &has_pct, e) ||
+		    !get_int(trig, "days_before_expiry", "days_before_expiry", 1,
+		    (json_int_t)p->validity_months * 27, &days, &has_days, e) ||
+		    !get_str(act, "action_type", "action_type", &type, e))
+			return fail(e, "%s: invalid trigger or action.", path);
+		if (has_pct == has_days)
+			return fail(e, "%s.trigger needs exactly one of "
+			    "lifetime_percentage and days_before_expiry.", path);
+		if (type == NULL || (strcmp(type, "AutoRenew") != 0 &&
+		    strcmp(type, "EmailContacts") != 0))
+			return fail(e, "%s.action.action_type must be AutoRenew "
+			    "or EmailContacts.", path);
+		o = has_pct ? json_pack("{s:I}", "lifetime_percentage", pct) :
+		    json_pack("{s:I}", "days_before_expiry", days);
+		json_array_append_new(*out, json_pack("{s:o, s:{s:s}}",
+		    "trigger", o, "action", "action_type", type));
+	}
+	return true;
+}
+
+static bool
+parse_issuer(json_t *is, struct cv_policy *p, json_t *out, struct jerr *e)
+{
+	const char	*name, *cty;
+	json_t		*ct;
+
+	if (!want_object(is, "policy.issuer", e) ||
+	    !get_str(is, "name", "policy.issuer.name", &name, e) ||
+	    !get_str(is, "cty", "policy.issuer.cty", &cty, e))
+		return false;
+	if (name == NULL)
+		name = "Unknown";
+	if (strcasecmp(name, "Self") == 0)
+		p->issuer_kind = CV_ISSUER_SELF;
+	else if (strcasecmp(name, "Unknown") == 0)
+		p->issuer_kind = CV_ISSUER_UNKNOWN;
+	else if (cv_name_valid(name))
+		p->issuer_kind = CV_ISSUER_OBJECT;
+	else
+		return fail(e, "policy.issuer.name is not a valid issuer name.");
+	p->issuer = cv_strdup(name);
+	p->cert_transparency = -1;
+	if ((ct = member(is, "cert_transparency")) != NULL) {
+		if (!json_is_boolean(ct))
+			return fail(e, "policy.issuer.cert_transparency must be "
+			    "true or false.");
+		p->cert_transparency = json_is_true(ct);
+	}
+	json_object_set_new(out, "name", json_string(name));
+	if (cty != NULL) {
+		p->cty = cv_strdup(cty);
+		json_object_set_new(out, "cty", json_string(cty));
+	}
+	if (p->cert_transparency != -1)
+		json_object_set_new(out, "cert_transparency",
+		    json_boolean(p->cert_transparency));
+	return true;
+}
+
+/* Validate a policy object and build the effective one. */
+static bool
+policy_from_json(json_t *pol, struct cv_policy *p, struct jerr *e)
+{
+	json_t		*eff, *kp, *xp, *la = NULL, *sp, *is, *at;
+	const char	*ctype;
+	bool		 ok = false;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(pol))
+		return fail(e, "policy must be a JSON object.");
+	eff = json_pack("{s:{}, s:{}, s:{}, s:{}}", "key_props", "secret_props",
+	    "x509_props", "issuer");
+	kp = member(pol, "key_props");
+	sp = member(pol, "secret_props");
+	xp = member(pol, "x509_props");
+	is = member(pol, "issuer");
+	at = member(pol, "attributes");
+	if (!parse_key_props(kp, p, json_object_get(eff, "key_props"), e) ||
+	    !want_object(sp, "policy.secret_props", e) ||
+	    !get_str(sp, "contentType", "policy.secret_props.contentType",
+	    &ctype, e) ||
+	    !parse_issuer(is, p, json_object_get(eff, "issuer"), e) ||
+	    !parse_x509_props(xp, p, json_object_get(eff, "x509_props"), e) ||
+	    !parse_lifetime(member(pol, "lifetime_actions"), p, &la, e) ||
+	    !want_object(at, "policy.attributes", e) ||
+	    !get_bool(at, "enabled", "policy.attributes.enabled", true,
+	    &p->enabled, e))
+		goto out;
+	if (ctype == NULL)
+		ctype = "application/x-pkcs12";
+	if (strcmp(ctype, "application/x-pkcs12") != 0 &&
+	    strcmp(ctype, "application/x-pem-file") != 0) {
+		fail(e, "policy.secret_props.contentType must be "
+		    "application/x-pkcs12 or application/x-pem-file.");
+		goto out;
+	}
+	p->content_type = cv_strdup(ctype);
+	json_object_set_new(json_object_get(eff, "secret_props"), "contentType",
+	    json_string(ctype));
+	json_object_set_new(eff, "lifetime_actions", la);
+	la = NULL;
+	json_object_set_new(eff, "attributes",
+	    json_pack("{s:b}", "enabled", p->enabled));
+	p->json = json_dumps(eff, JSON_COMPACT);
+	ok = p->json != NULL;
+out:
+	json_decref(la);
+	json_decref(eff);
+	return ok;
+}
+
+static void
+policy_clear(struct cv_policy *p)
+{
+
+	free(p->kty);
+	free((char *)p->x509.subject);
+	cv_strlist_free(&p->x509.dns_names);
+	cv_strlist_free(&p->x509.emails);
+	cv_strlist_free(&p->x509.upns);
+	cv_strlist_free(&p->x509.uris);
+	cv_strlist_free(&p->x509.ips);
+	cv_strlist_free(&p->x509.ekus);
+	free(p->issuer);
+	free(p->cty);
+	free(p->content_type);
+	free(p->json);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+kv_policy_free(struct cv_policy *p)
+{
+
+	if (p != NULL)
+		policy_clear(p);
+}
+
+static json_t *
+load_body(const char *body, struct jerr *e)
+{
+	json_t		*doc;
+	json_error_t	 jerr;
+
+	if (body == NULL || *body == '\0') {
+		fail(e, "The request body is missing.");
+		return NULL;
+	}
+	if ((doc = json_loads(body, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fail(e, "The request body is not valid JSON: %s (line %d, "
+		    "column %d).", jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		fail(e, "The request body must be a JSON object.");
+		return NULL;
+	}
+	return doc;
+}
+
+/* tags: an object of string values, kept as JSON text. */
+static bool
+get_tags(json_t *obj, char **out, struct jerr *e)
+{
+	json_t		*t = member(obj, "tags"), *v;
+	const char	*k;
+
+	*out = NULL;
+	if (t == NULL)
+		return true;
+	if (!json_is_object(t))
+		return fail(e, "tags must be a JSON object of strings.");
+	json_object_foreach(t, k, v)
+		if (!json_is_string(v))
+			return fail(e, "tags.%s must be a string.", k);
+	*out = json_dumps(t, JSON_COMPACT);
+	return true;
+}
+
+/*
+ * Parse a stored or given policy document (text).  On failure return
+ * CV_ERR_BAD_PARAMETER with a message naming the field in *errmsg.
+ */
+enum cv_err
+kv_json_policy_parse(const char *text, struct cv_policy *p, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc;
+	bool		 ok;
+
+	*errmsg = NULL;
+	memset(p, 0, sizeof(*p));
+	if ((doc = json_loads(text, 0, NULL)) == NULL) {
+		*errmsg = cv_strdup("policy is not valid JSON.");
+		return CV_ERR_BAD_PARAMETER;
+	}
+	ok = policy_from_json(doc, p, &e);
+	json_decref(doc);
+	if (!ok) {
+		policy_clear(p);
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+enum cv_err
+kv_json_create_parse(const char *body, struct cv_create *c, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc, *pol, *at;
+	bool		 ok = false;
+
+	*errmsg = NULL;
+	memset(c, 0, sizeof(*c));
+	if ((doc = load_body(body, &e)) == NULL)
+		goto out;
+	at = member(doc, "attributes");
+	if (!want_object(at, "attributes", &e) ||
+	    !get_bool(at, "enabled", "attributes.enabled", true, &c->enabled,
+	    &e) ||
+	    !get_tags(doc, &c->tags_json, &e) ||
+	    !get_bool(doc, "preserveCertOrder", "preserveCertOrder", false,
+	    &c->preserve_cert_order, &e))
+		goto out;
+	if ((pol = member(doc, "policy")) != NULL) {
+		c->has_policy = true;
+		if (!policy_from_json(pol, &c->policy, &e))
+			goto out;
+	}
+	ok = true;
+out:
+	json_decref(doc);
+	if (!ok) {
+		kv_create_free(c);
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+void
+kv_create_free(struct cv_create *c)
+{
+
+	if (c == NULL)
+		return;
+	policy_clear(&c->policy);
+	free(c->tags_json);
+	memset(c, 0, sizeof(*c));
+}
+
+enum cv_err
+kv_json_cancel_parse(const char *body, bool *requested, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc, *v;
+	bool		 ok = false;
+
+	*errmsg = NULL;
+	if ((doc = load_body(body, &e)) == NULL)
+		goto out;
+	if ((v = member(doc, "cancellation_requested")) == NULL ||
+	    !json_is_boolean(v)) {
+		fail(&e, "cancellation_requested (true or false) is required.");
+		goto out;
+	}
+	*requested = json_is_true(v);
+	ok = true;
+out:
+	json_decref(doc);
+	if (!ok) {
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+enum cv_err
+kv_json_merge_parse(const char *body, struct cv_merge *m, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc, *at, *en;
+	bool		 ok = false;
+
+	*errmsg = NULL;
+	memset(m, 0, sizeof(*m));
+	m->enabled = -1;
+	if ((doc = load_body(body, &e)) == NULL)
+		goto out;
+	if (member(doc, "x5c") == NULL) {
+		fail(&e, "x5c (an array of base64 certificates) is required.");
+		goto out;
+	}
+	if (!get_strlist(doc, "x5c", "x5c", &m->x5c, &e))
+		goto out;
+	if (m->x5c.n == 0) {
+		fail(&e, "x5c must hold at least one certificate.");
+		goto out;
+	}
+	at = member(doc, "attributes");
+	if (!want_object(at, "attributes", &e) || !get_tags(doc, &m->tags_json,
+	    &e))
+		goto out;
+	if ((en = member(at, "enabled")) != NULL) {
+		if (!json_is_boolean(en)) {
+			fail(&e, "attributes.enabled must be true or false.");
+			goto out;
+		}
+		m->enabled = json_is_true(en);
+	}
+	ok = true;
+out:
+	json_decref(doc);
+	if (!ok) {
+		kv_merge_free(m);
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+void
+kv_merge_free(struct cv_merge *m)
+{
+
+	if (m == NULL)
+		return;
+	cv_strlist_free(&m->x5c);
+	free(m->tags_json);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * CertificateOperation.  target and error appear when the status says
+ * so; status_details is omitted once completed, as the real service does.
+ */
+enum cv_err
+kv_json_operation(struct cv_resp *resp, int status, const char *base,
+    const struct cv_operation *op)
+{
+	json_t	*doc, *iss;
+	char	*csr;
+
+	iss = json_pack("{s:s}", "name", op->issuer_name);
+	if (op->cty != NULL)
+		json_object_set_new(iss, "cty", json_string(op->cty));
+	if (op->cert_transparency != -1)
+		json_object_set_new(iss, "cert_transparency",
+		    json_boolean(op->cert_transparency));
+	doc = json_pack("{s:s+++, s:o, s:b, s:s, s:s}", "id", base,
+	    "/certificates/", op->name, "/pending", "issuer", iss,
+	    "cancellation_requested", op->cancellation_requested,
+	    "status", op->status, "request_id", op->request_id);
+	if (op->csr.len > 0) {
+		csr = crypto_b64_encode(op->csr.data, op->csr.len, false);
+		json_object_set_new(doc, "csr", json_string(csr));
+		free(csr);
+	}
+	if (op->status_details != NULL && strcmp(op->status, "completed") != 0)
+		json_object_set_new(doc, "status_details",
+		    json_string(op->status_details));
+	if (strcmp(op->status, "completed") == 0)
+		json_object_set_new(doc, "target", json_sprintf("%s/certificates/%s",
+		    base, op->name));
+	if (op->error_code != NULL)
+		json_object_set_new(doc, "error", json_pack("{s:s, s:s}", "code",
+		    op->error_code, "message", op->error_message == NULL ? "" :
+		    op->error_message));
+	if (op->preserve_cert_order)
+		json_object_set_new(doc, "preserveCertOrder", json_true());
+	return kv_json_set(resp, status, doc);
+}
+
+/*
+ * Key Vault's recoveryLevel for a vault's soft-delete settings: 90 days
+ * is "Recoverable", fewer "CustomizedRecoverable"; purge protection
+ * drops "+Purgeable".
+ */
+static const char *
+recovery_level(int days, bool protected)
+{
+
+	if (days >= 90)
+		return protected ? "Recoverable" : "Recoverable+Purgeable";
+	return protected ? "CustomizedRecoverable" :
+	    "CustomizedRecoverable+Purgeable";
+}
+
+/*
+ * CertificateBundle.  A version still waiting for its certificate has no
+ * cer, x5t, kid or sid (as the real service shows it).
+ */
+enum cv_err
+kv_json_bundle(struct cv_resp *resp, int status, const char *base,
+    const struct cv_version *v)
+{
+	json_t	*doc, *attrs, *pol, *tags;
+	char	*b64;
+
+	attrs = json_pack("{s:b}", "enabled", v->enabled);
+	if (v->nbf != 0)
+		json_object_set_new(attrs, "nbf", json_integer(v->nbf));
+	if (v->exp != 0)
+		json_object_set_new(attrs, "exp", json_integer(v->exp));
+	json_object_set_new(attrs, "created", json_integer(v->created));
+	json_object_set_new(attrs, "updated", json_integer(v->updated));
+	json_object_set_new(attrs, "recoveryLevel", json_string(
+	    recovery_level(v->recoverable_days, v->purge_protection)));
+	json_object_set_new(attrs, "recoverableDays",
+	    json_integer(v->recoverable_days));
+	doc = json_pack("{s:s++++, s:o}", "id", base, "/certificates/", v->name,
+	    "/", v->version, "attributes", attrs);
+	if (v->has_cert) {
+		json_object_set_new(doc, "kid", json_sprintf("%s/keys/%s/%s",
+		    base, v->name, v->version));
+		json_object_set_new(doc, "sid", json_sprintf("%s/secrets/%s/%s",
+		    base, v->name, v->version));
+		b64 = crypto_b64_encode(v->x5t, sizeof(v->x5t), true);
+		json_object_set_new(doc, "x5t", json_string(b64));
+		free(b64);
+		b64 = crypto_b64_encode(v->der.data, v->der.len, false);
+		json_object_set_new(doc, "cer", json_string(b64));
+		free(b64);
+	}
+	if (v->policy_json != NULL &&
+	    (pol = json_loads(v->policy_json, 0, NULL)) != NULL) {
+		json_object_set_new(pol, "id", json_sprintf(
+		    "%s/certificates/%s/policy", base, v->name));
+		if (!json_is_object(json_object_get(pol, "attributes")))
+			json_object_set_new(pol, "attributes",
+			    json_pack("{s:b}", "enabled", 1));
+		json_object_set_new(json_object_get(pol, "attributes"),
+		    "created", json_integer(v->policy_created));
+		json_object_set_new(json_object_get(pol, "attributes"),
+		    "updated", json_integer(v->policy_updated));
+		json_object_set_new(doc, "policy", pol);
+	}
+	if (v->content_type != NULL)
+		json_object_set_new(doc, "contentType",
+		    json_string(v->content_type));
+	if (v->tags_json != NULL &&
+	    (tags = json_loads(v->tags_json, 0, NULL)) != NULL)
+		json_object_set_new(doc, "tags", tags);
+	if (v->has_pending)
+		json_object_set_new(doc, "pending", json_pack("{s:s+++}", "id",
+		    base, "/certificates/", v->name, "/pending"));
+	if (v->preserve_cert_order)
+		json_object_set_new(doc, "preserveCertOrder", json_true());
+	return kv_json_set(resp, status, doc);
 }

@@ -47,6 +47,24 @@ log_level_parse(const char *s, enum log_level *out)
 	return 0;
 }
 
+/*
+ * One event, one line: a message may carry line breaks of its own (libpq's
+ * error messages end in one and contain more).  Drop the trailing ones and
+ * turn the others into spaces.
+ */
+static void
+log_oneline(char *s)
+{
+	size_t	 n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
+	    s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	for (; *s != '\0'; s++)
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			*s = ' ';
+}
+
 static void
 log_vwrite(enum log_level level, const char *file, int line,
     const char *fmt, va_list ap)
@@ -59,6 +77,7 @@ log_vwrite(enum log_level level, const char *file, int line,
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_oneline(msg);
 	/* One write per line so lines of concurrent workers do not mix. */
 	if (level >= LOG_LEVEL_WARNING || log_threshold == LOG_LEVEL_DEBUG)
 		dprintf(STDERR_FILENO, "%s %s pid=%d %s (%s:%d)\n", ts,

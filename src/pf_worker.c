@@ -16,6 +16,7 @@
 
 #include "certvault.h"
 #include "cfg.h"
+#include "crypto.h"
 #include "http.h"
 #include "kv.h"
 #include "log.h"
@@ -57,7 +58,8 @@ elapsed_ms(const struct timespec *t0)
 
 /* Serve one accepted request and write its access-log line. */
 static void
-worker_serve(FCGX_Request *fr, struct store *st, const struct cv_cfg *cfg)
+worker_serve(FCGX_Request *fr, const struct cv_ctx *ctx,
+    const struct cv_cfg *cfg)
 {
 	struct cv_req	 req;
 	struct cv_resp	 resp;
@@ -74,7 +76,7 @@ worker_serve(FCGX_Request *fr, struct store *st, const struct cv_cfg *cfg)
 		kv_err_set(&resp, er, "The request is malformed.");
 		kv_err_finish(&resp);
 	} else
-		route_dispatch(&req, &resp, st);
+		route_dispatch(&req, &resp, ctx);
 	http_resp_write(fr->out, &req, &resp);
 
 	/* The access log names the vault and the path, never a token. */
@@ -99,7 +101,8 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	FCGX_Request		 fr;
 	struct sigaction	 sa;
 	sigset_t		 term, old;
-	struct store		*st;
+	struct cv_master	 master;
+	struct cv_ctx		 ctx = { NULL, NULL };
 	unsigned		 served = 0, failures = 0;
 
 	memset(&sa, 0, sizeof(sa));
@@ -119,9 +122,16 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 		fatal("could not initialise libfcgi");
 	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
 		fatal("could not initialise a FastCGI request");
-	/* The connection is opened after fork, lazily, and never shared. */
-	st = store_new(cfg->database_url);
-	(void)store_connect(st);
+	/* The connection is opened after fork and never shared. */
+	ctx.store = store_new(cfg->database_url);
+	(void)store_connect(ctx.store);
+	if (cfg->master_key_file != NULL) {
+		if (crypto_master_load(cfg->master_key_file, &master) == CV_OK)
+			ctx.master = &master;
+		else
+			log_error("master key %s not loaded: certificates cannot "
+			    "be created", cfg->master_key_file);
+	}
 
 	while (!worker_stop) {
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
@@ -144,7 +154,7 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 		}
 		failures = 0;
 		sigprocmask(SIG_BLOCK, &term, NULL);
-		worker_serve(&fr, st, cfg);
+		worker_serve(&fr, &ctx, cfg);
 		FCGX_Finish_r(&fr);
 		if (cfg->max_requests != 0 && ++served >= cfg->max_requests) {
 			log_info("worker recycled after %u requests", served);
@@ -152,7 +162,9 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 		}
 	}
 	FCGX_Free(&fr, 1);
-	store_free(st);
+	store_free(ctx.store);
+	if (ctx.master != NULL)
+		crypto_master_clear(&master);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }

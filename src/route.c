@@ -28,6 +28,18 @@
 static const struct route routes[] = {
 	{ CV_METHOD_GET, "/healthz", h_health, CV_PERM_NONE, ROUTE_PUBLIC },
 	{ CV_METHOD_GET, "/certificates", h_cert_list, CV_PERM_LIST, 0 },
+	{ CV_METHOD_POST, "/certificates/{name}/create", h_cert_create,
+	    CV_PERM_CREATE, 0 },
+	{ CV_METHOD_GET, "/certificates/{name}/pending", h_pending_get,
+	    CV_PERM_GET, 0 },
+	{ CV_METHOD_PATCH, "/certificates/{name}/pending", h_pending_update,
+	    CV_PERM_UPDATE, 0 },
+	{ CV_METHOD_DELETE, "/certificates/{name}/pending", h_pending_delete,
+	    CV_PERM_UPDATE, 0 },
+	{ CV_METHOD_POST, "/certificates/{name}/pending/merge",
+	    h_pending_merge, CV_PERM_CREATE, 0 },
+	{ CV_METHOD_GET, "/certificates/{name}/{version?}", h_cert_get,
+	    CV_PERM_GET, 0 },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -216,7 +228,8 @@ route_json_type(const char *ct)
  * Afterwards resp holds the complete response, errors included.
  */
 void
-route_dispatch(struct cv_req *req, struct cv_resp *resp, struct store *st)
+route_dispatch(struct cv_req *req, struct cv_resp *resp,
+    const struct cv_ctx *ctx)
 {
 	const struct route	*r;
 	const char		*v;
@@ -226,10 +239,10 @@ route_dispatch(struct cv_req *req, struct cv_resp *resp, struct store *st)
 
 	r = route_find(req, &known, &allow);
 	if (r != NULL && (r->flags & ROUTE_PUBLIC)) {
-		er = r->fn(req, resp, st);
+		er = r->fn(req, resp, ctx);
 		goto out;
 	}
-	if ((er = route_auth(req, resp, st)) != CV_OK)
+	if ((er = route_auth(req, resp, ctx->store)) != CV_OK)
 		goto out;
 	if ((v = cv_req_param(req, "api-version")) == NULL) {
 		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER,
@@ -269,7 +282,7 @@ route_dispatch(struct cv_req *req, struct cv_resp *resp, struct store *st)
 		er = kv_err_set(resp, CV_ERR_MEDIA_TYPE, NULL);
 		goto out;
 	}
-	er = r->fn(req, resp, st);
+	er = r->fn(req, resp, ctx);
 out:
 	free(allow);
 	if (er != CV_OK && resp->err == CV_OK)

@@ -7,10 +7,8 @@
 
 #include "certvault.h"
 
-struct store;
-
 typedef enum cv_err (*route_fn)(struct cv_req *, struct cv_resp *,
-	    struct store *);
+	    const struct cv_ctx *);
 
 enum route_flag {
 	ROUTE_PUBLIC = 0x01	/* no vault, token or api-version: health */
@@ -27,6 +25,7 @@ struct route {
 bool	 route_match(const char *, const char *, char **, size_t *);
 const struct route *route_find(struct cv_req *, bool *, char **);
 bool	 route_api_version_known(const char *);
-void	 route_dispatch(struct cv_req *, struct cv_resp *, struct store *);
+void	 route_dispatch(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
 
 #endif /* ROUTE_H */

@@ -62,6 +62,80 @@ enum cv_err store_token_revoke(struct store *, int64_t);
 enum cv_err store_cert_list(struct store *, int64_t, const char *, int,
 	    struct cv_cert_item **, size_t *);
 
+/*
+ * The certificate's row, locked FOR UPDATE inside the caller's
+ * transaction, with its pending operation and that operation's key.
+ */
+struct store_lock {
+	bool			 exists;
+	bool			 deleted;
+	int64_t			 cert_id;
+	bool			 has_op;
+	int64_t			 op_id;
+	int64_t			 target_version_id;
+	struct cv_operation	 op;
+	struct cv_bytes		 pub;	/* SPKI DER of the pending key */
+};
+
+/* A new key, version and operation, made before the lock is taken. */
+struct store_new_version {
+	const char		*policy_json;
+	/* key */
+	const char		*key_uid;	/* the sealing's associated data */
+	const char		*kty;		/* "RSA" or "EC" */
+	unsigned		 key_size;
+	const char		*curve;		/* NULL for RSA */
+	bool			 exportable;
+	const struct cv_bytes	*pub;
+	const struct cv_bytes	*sealed;
+	const unsigned char	*nonce;
+	const char		*master_key_id;
+	/* version; cert NULL while pending */
+	const char		*version;
+	const struct cv_bytes	*cert;
+	const unsigned char	*x5t;
+	const struct cv_bytes	*serial;
+	const char		*subject;
+	int64_t			 nbf, exp;
+	bool			 enabled;
+	const char		*tags_json;
+	const char		*content_type;
+	bool			 preserve_cert_order;
+	/* operation */
+	const struct cv_operation *op;
+};
+
+/* A certificate for a pending version (merge). */
+struct store_issue {
+	const struct cv_bytes	*cert;
+	const struct cv_bytes	*chain;		/* issuers, leaf excluded */
+	size_t			 chainsz;
+	const unsigned char	*x5t;
+	const struct cv_bytes	*serial;
+	const char		*subject;
+	int64_t			 nbf, exp;
+	bool			 enabled;
+	const char		*tags_json;	/* NULL: keep */
+};
+
+void	 store_lock_free(struct store_lock *);
+enum cv_err store_cert_lock(struct store *, int64_t, const char *,
+	    const char *, struct store_lock *);
+enum cv_err store_cert_policy(struct store *, int64_t, const char *, char **);
+enum cv_err store_cert_new_version(struct store *, const struct store_lock *,
+	    const struct store_new_version *);
+enum cv_err store_version_get(struct store *, int64_t, const char *,
+	    const char *, struct cv_version *);
+enum cv_err store_version_issue(struct store *, int64_t,
+	    const struct store_issue *);
+
+/* store_pending.c */
+enum cv_err store_pending_get(struct store *, int64_t, const char *,
+	    struct cv_operation *);
+enum cv_err store_pending_complete(struct store *, int64_t);
+enum cv_err store_pending_cancel(struct store *, int64_t, const char *);
+enum cv_err store_pending_delete(struct store *, int64_t);
+
 /* store_job.c: certvault-worker's work */
 enum cv_err store_job_purge_expired(struct store *, int *);
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,14 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
+
+/* What every read of a pending operation returns. */
+#define PENDING_COLUMNS \
+	"p.id AS op_id, p.target_version_id, p.request_id, p.issuer_name, " \
+	"p.issuer_provider, p.certificate_type, p.certificate_transparency, " \
+	"p.csr, p.status, p.status_details, p.cancellation_requested, " \
+	"p.error_code, p.error_message, p.preserve_cert_order, " \
+	"k.public_key "
 
 static const char *const stmts[STMT__MAX] = {
 	/* STMT_PING */
@@ -89,6 +98,97 @@ static const char *const stmts[STMT__MAX] = {
 	"LIMIT 100 FOR UPDATE SKIP LOCKED",
 	/* STMT_JOB_PURGE_DELETE */
 	"DELETE FROM certificates WHERE id = $1",
+	/* STMT_CERT_ENSURE: the lock row must exist before it can be locked. */
+	"INSERT INTO certificates (vault_id, name, policy) "
+	"VALUES ($1, $2, $3::jsonb) "
+	"ON CONFLICT (vault_id, lower(name)) DO NOTHING",
+	/*
+	 * STMT_CERT_LOCK: the certificate's row is the lock every create,
+	 * import and merge takes; with it, its operation and pending key.
+	 */
+	"SELECT c.id AS cert_id, c.name, c.deleted_at IS NOT NULL AS deleted, "
+	PENDING_COLUMNS
+	"FROM certificates c "
+	"LEFT JOIN pending_operations p ON p.certificate_id = c.id "
+	"LEFT JOIN certificate_versions v ON v.id = p.target_version_id "
+	"LEFT JOIN keys k ON k.id = v.key_id "
+	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
+	"FOR UPDATE OF c",
+	/* STMT_PENDING_GET */
+	"SELECT c.id AS cert_id, c.name, false AS deleted, "
+	PENDING_COLUMNS
+	"FROM certificates c "
+	"JOIN pending_operations p ON p.certificate_id = c.id "
+	"LEFT JOIN certificate_versions v ON v.id = p.target_version_id "
+	"LEFT JOIN keys k ON k.id = v.key_id "
+	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
+	"AND c.deleted_at IS NULL",
+	/* STMT_CERT_POLICY */
+	"SELECT policy::text AS policy FROM certificates "
+	"WHERE vault_id = $1 AND lower(name) = lower($2) "
+	"AND deleted_at IS NULL",
+	/* STMT_CERT_SET_POLICY */
+	"UPDATE certificates SET policy = $2::jsonb, policy_updated_at = now(), "
+	"updated_at = now() WHERE id = $1",
+	/* STMT_PENDING_DELETE */
+	"DELETE FROM pending_operations WHERE certificate_id = $1",
+	/* STMT_KEY_INSERT */
+	"INSERT INTO keys (key_uid, certificate_id, kty, key_size, curve, "
+	"exportable, public_key, sealed_private_key, seal_nonce, master_key_id) "
+	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+	/* STMT_VERSION_INSERT */
+	"INSERT INTO certificate_versions (certificate_id, version, key_id, "
+	"certificate_der, x5t, serial_number, subject, not_before, not_after, "
+	"enabled, tags, content_type, preserve_cert_order) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8), to_timestamp($9), "
+	"$10, COALESCE($11::jsonb, '{}'), $12, $13) RETURNING id",
+	/* STMT_PENDING_INSERT */
+	"INSERT INTO pending_operations (certificate_id, target_version_id, "
+	"request_id, issuer_name, issuer_provider, certificate_type, "
+	"certificate_transparency, csr, status, status_details, "
+	"preserve_cert_order, finished_at) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+	"CASE WHEN $9 = 'inProgress' THEN NULL ELSE now() END)",
+	/* STMT_VERSION_ISSUE: the pending version gets its certificate. */
+	"UPDATE certificate_versions SET certificate_der = $2, x5t = $3, "
+	"serial_number = $4, subject = $5, not_before = to_timestamp($6), "
+	"not_after = to_timestamp($7), enabled = $8, "
+	"tags = COALESCE($9::jsonb, tags), updated_at = now() WHERE id = $1",
+	/* STMT_VERSION_CHAIN_APPEND */
+	"UPDATE certificate_versions SET chain_der = array_append(chain_der, $2) "
+	"WHERE id = $1",
+	/* STMT_PENDING_COMPLETE */
+	"UPDATE pending_operations SET status = 'completed', "
+	"status_details = NULL, next_attempt_at = NULL, finished_at = now(), "
+	"updated_at = now() WHERE id = $1",
+	/* STMT_PENDING_CANCEL: the worker acts on it at its next pass. */
+	"UPDATE pending_operations SET cancellation_requested = true, "
+	"status_details = $2, updated_at = now(), "
+	"next_attempt_at = CASE WHEN issuer_provider IS NULL THEN NULL "
+	"ELSE now() END WHERE id = $1",
+	/*
+	 * STMT_VERSION_GET: one version, or the latest: the newest issued
+	 * one, else the newest still pending, so a certificate stays
+	 * readable while its next version is pending.
+	 */
+	"SELECT c.name, v.version, v.certificate_der, v.x5t, v.enabled, "
+	"COALESCE(extract(epoch FROM v.not_before)::bigint, 0) AS nbf, "
+	"COALESCE(extract(epoch FROM v.not_after)::bigint, 0) AS exp, "
+	"extract(epoch FROM v.created_at)::bigint AS created, "
+	"extract(epoch FROM v.updated_at)::bigint AS updated, "
+	"v.tags::text AS tags, c.policy::text AS policy, "
+	"extract(epoch FROM c.created_at)::bigint AS policy_created, "
+	"extract(epoch FROM c.policy_updated_at)::bigint AS policy_updated, "
+	"EXISTS (SELECT 1 FROM pending_operations p "
+	"WHERE p.certificate_id = c.id) AS has_pending, "
+	"vt.retention_days, vt.purge_protection, v.content_type, "
+	"v.preserve_cert_order "
+	"FROM certificates c JOIN vaults vt ON vt.id = c.vault_id "
+	"JOIN certificate_versions v ON v.certificate_id = c.id "
+	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
+	"AND c.deleted_at IS NULL AND ($3 = '' OR v.version = lower($3)) "
+	"ORDER BY (v.certificate_der IS NOT NULL) DESC, v.created_at DESC, "
+	"v.id DESC LIMIT 1",
 };
 
 struct store {
@@ -104,7 +204,12 @@ struct store *
 store_new(const char *conninfo)
 {
 	struct store	*st;
+	size_t		 i;
 
+	/* A statement missing from the table is a programming error. */
+	for (i = 0; i < STMT__MAX; i++)
+		if (stmts[i] == NULL)
+			fatal("statement %zu has no SQL", i);
 	st = cv_calloc(1, sizeof(*st));
 	st->conninfo = cv_strdup(conninfo == NULL ? "" : conninfo);
 	return st;
@@ -266,6 +371,48 @@ store_param_bytes(struct store_params *p, const void *v, int len)
 	p->lengths[p->n] = len;
 	p->formats[p->n] = 1;
 	p->n++;
+}
+
+void
+store_param_int(struct store_params *p, int64_t v)
+{
+
+	snprintf(p->nums[p->n], sizeof(p->nums[p->n]), "%lld", (long long)v);
+	store_param_text(p, p->nums[p->n]);
+}
+
+void
+store_param_bool(struct store_params *p, bool v)
+{
+
+	store_param_text(p, v ? "true" : "false");
+}
+
+/*
+ * A bytea column into out (a copy), left empty when SQL NULL.  Results
+ * come back as text, so the value is unescaped first.
+ */
+enum cv_err
+store_get_bytes(const PGresult *res, int row, const char *col,
+    struct cv_bytes *out)
+{
+	unsigned char	*raw;
+	size_t		 len;
+	int		 c;
+
+	out->data = NULL;
+	out->len = 0;
+	if ((c = PQfnumber(res, col)) < 0 || PQgetisnull(res, row, c))
+		return CV_OK;
+	raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, c),
+	    &len);
+	if (raw == NULL)
+		return CV_ERR_INTERNAL;
+	out->data = cv_malloc(len);
+	memcpy(out->data, raw, len);
+	out->len = len;
+	PQfreemem(raw);
+	return CV_OK;
 }
 
 /* A column of row as a new string, or NULL when SQL NULL. */

@@ -27,23 +27,43 @@ enum stmt {
 	STMT_CERT_LIST,
 	STMT_JOB_PURGE_CLAIM,
 	STMT_JOB_PURGE_DELETE,
+	STMT_CERT_ENSURE,
+	STMT_CERT_LOCK,
+	STMT_PENDING_GET,
+	STMT_CERT_POLICY,
+	STMT_CERT_SET_POLICY,
+	STMT_PENDING_DELETE,
+	STMT_KEY_INSERT,
+	STMT_VERSION_INSERT,
+	STMT_PENDING_INSERT,
+	STMT_VERSION_ISSUE,
+	STMT_VERSION_CHAIN_APPEND,
+	STMT_PENDING_COMPLETE,
+	STMT_PENDING_CANCEL,
+	STMT_VERSION_GET,
 	STMT__MAX
 };
 
 /* Out-of-line parameters of one statement (text unless a length is set). */
 struct store_params {
 	int		 n;
-	const char	*values[8];
-	int		 lengths[8];
-	int		 formats[8];
+	const char	*values[24];
+	int		 lengths[24];
+	int		 formats[24];
+	char		 nums[24][24];	/* text of integer parameters */
 };
 
 void	 store_param_text(struct store_params *, const char *);
 void	 store_param_bytes(struct store_params *, const void *, int);
+void	 store_param_int(struct store_params *, int64_t);
+void	 store_param_bool(struct store_params *, bool);
+enum cv_err store_get_bytes(const PGresult *, int, const char *,
+	    struct cv_bytes *);
 enum cv_err store_exec(struct store *, enum stmt, const struct store_params *,
 	    PGresult **);
 char	*store_get(const PGresult *, int, const char *);
 int64_t	 store_get_int(const PGresult *, int, const char *);
 bool	 store_get_bool(const PGresult *, int, const char *);
+enum cv_err store_pending_row(const PGresult *, int, struct cv_operation *);
 
 #endif /* STORE_INT_H */

@@ -111,3 +111,49 @@ cv_cert_items_free(struct cv_cert_item *items, size_t n)
 	}
 	free(items);
 }
+
+void
+cv_strlist_free(struct cv_strlist *l)
+{
+	size_t	 i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void
+cv_operation_free(struct cv_operation *op)
+{
+
+	if (op == NULL)
+		return;
+	free(op->name);
+	free(op->issuer_name);
+	free(op->issuer_provider);
+	free(op->cty);
+	free(op->csr.data);
+	free(op->status);
+	free(op->status_details);
+	free(op->error_code);
+	free(op->error_message);
+	memset(op, 0, sizeof(*op));
+}
+
+void
+cv_version_free(struct cv_version *v)
+{
+
+	if (v == NULL)
+		return;
+	free(v->name);
+	free(v->der.data);
+	free(v->tags_json);
+	free(v->policy_json);
+	free(v->content_type);
+	memset(v, 0, sizeof(*v));
+}
