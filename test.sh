@@ -14,9 +14,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/stack.sh disable=SC2119
 . scripts/stack.sh
 
-HTTPS_PORT=18443
-PG_PORT=54330
-APACHE_PORT=18444
+# Overridable so that two runs can share a machine.
+HTTPS_PORT=${CERTVAULT_TEST_HTTPS_PORT:-18443}
+PG_PORT=${CERTVAULT_TEST_PG_PORT:-54330}
+APACHE_PORT=${CERTVAULT_TEST_APACHE_PORT:-18444}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -59,7 +60,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
 step "packages"
-cv_install_packages
+# Node.js and npm for the official SDK test (tests/sdk, run by
+# tests/integration/t_sdk_certificates.sh, which does the npm ci): Debian's
+# packages, but only when there is no node at all (it may come from elsewhere).
+if command -v node >/dev/null 2>&1; then cv_install_packages; else cv_install_packages nodejs npm; fi
 
 step "build (--enable-werror)"
 cv_build --enable-werror
@@ -93,6 +97,35 @@ if ! make -C "$CV_BUILD_DIR" -j"$CV_MAKE_JOBS" distcheck \
     DISTCHECK_CONFIGURE_FLAGS=--enable-werror; then
     failed+=("make distcheck")
     print_failed_test_logs "$CV_BUILD_DIR"
+fi
+
+step "unit tests under valgrind"
+# Memory errors and definite leaks fail the step (c-style.md §9).
+for t in "$CV_BUILD_DIR"/tests/unit/test_*; do
+    case $t in *.c | *.o | *.log | *.trs) continue ;; esac
+    [ -x "$t" ] || continue
+    if ! valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+        --error-exitcode=9 "$t" >"$state_dir/valgrind.out" 2>&1; then
+        failed+=("valgrind $(basename "$t")")
+        tail -n 40 "$state_dir/valgrind.out"
+    fi
+done
+
+step "unit tests with AddressSanitizer and UBSan"
+# A separate build from the distribution tarball distcheck left behind (the
+# source tree itself is configured, so it cannot host a second build).
+tarball=$(ls -t "$CV_BUILD_DIR"/certvault-*.tar.gz 2>/dev/null | head -n 1 || true)
+if [ -z "$tarball" ]; then
+    failed+=("sanitizers (no tarball)")
+else
+    mkdir -p "$state_dir/sanitize"
+    tar -xzf "$tarball" -C "$state_dir/sanitize"
+    if ! (cd "$state_dir"/sanitize/certvault-* &&
+        ./configure -q --enable-werror --enable-sanitizers &&
+        make -s -j"$CV_MAKE_JOBS" check); then
+        failed+=("sanitizers")
+        print_failed_test_logs "$state_dir/sanitize"
+    fi
 fi
 
 echo

@@ -46,7 +46,7 @@ CV_PACKAGES=(
     postgresql-15
     lighttpd lighttpd-mod-openssl
     apache2 libapache2-mod-fcgid spawn-fcgi
-    curl jq
+    curl jq valgrind
 )
 
 # lighttpd, apache2, runuser live in /usr/sbin, which is not on a Debian

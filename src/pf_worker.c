@@ -136,9 +136,14 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	while (!worker_stop) {
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
 		/*
-		 * XXX: a SIGTERM between this test and accept(2) is noticed
-		 * only after the next request; the master's SIGKILL after
-		 * shutdown_timeout bounds the wait.
+		 * XXX: two windows remain.  A SIGTERM between this test and
+		 * accept(2) is noticed only after the next request (the
+		 * master's SIGKILL after shutdown_timeout bounds the wait);
+		 * one that lands while libfcgi reads the parameters of a
+		 * connection it has just accepted makes that read fail and
+		 * drops the request.  Closing both needs our own accept loop
+		 * (ppoll with the signal mask), which libfcgi does not allow
+		 * without reaching into FCGX_Request.
 		 */
 		if (worker_stop || FCGX_Accept_r(&fr) < 0) {
 			sigprocmask(SIG_BLOCK, &term, NULL);
