@@ -33,6 +33,8 @@ enum cv_err {
 	CV_ERR_INTERNAL,	/* 500 InternalServerError */
 	CV_ERR_UNAVAILABLE,	/* 503 ServiceUnavailable: database down */
 	CV_ERR_RETRY,		/* serialization failure: retry the transaction */
+	CV_ERR_SECRET_NOT_FOUND, /* 404 SecretNotFound */
+	CV_ERR_KEY_NOT_FOUND,	/* 404 KeyNotFound */
 	CV_ERR__MAX
 };
 
@@ -166,6 +168,7 @@ void	cv_version_free(struct cv_version *);
 /* One row of a certificate list (Key Vault's CertificateItem). */
 struct cv_cert_item {
 	char		*name;
+	char		*version;	/* NULL: the certificate's base id */
 	char		*x5t;		/* base64url SHA-1 of the DER, or NULL */
 	bool		 enabled;
 	int64_t		 nbf, exp, created, updated;	/* Unix seconds; 0: absent */
@@ -232,5 +235,71 @@ char	*cv_asprintf(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 bool	cv_name_valid(const char *);
+
+/*
+ * One row of the deleted certificates list (DeletedCertificateItem):
+ * the certificate's item, when it was deleted and will be purged (Unix
+ * seconds), and its vault's soft-delete settings.
+ */
+struct cv_deleted_item {
+	struct cv_cert_item	 item;
+	int64_t			 deleted, scheduled_purge;
+	int			 recoverable_days;
+	bool			 purge_protection;
+};
+
+/* In store_deleted.c, as cv_backup_free(). */
+void	cv_deleted_items_free(struct cv_deleted_item *, size_t);
+
+/*
+ * A certificate as a backup holds it (h_backup.c): its row, its keys and
+ * its versions, oldest first.  A key's private half is in priv (plain,
+ * between unsealing and sealing again) or in sealed/nonce under uid as
+ * stored; cv_backup_free() wipes both.  id fields are row ids, used only
+ * while reading.
+ */
+struct cv_backup_key {
+	int64_t		 id;
+	char		 uid[37];	/* key_uid: the sealing's associated data */
+	char		*kty;		/* "RSA" or "EC" */
+	unsigned	 key_size;
+	char		*curve;		/* or NULL */
+	bool		 exportable;
+	struct cv_bytes	 pub;		/* SPKI DER */
+	struct cv_bytes	 priv;		/* plain private key */
+	struct cv_bytes	 sealed;	/* ciphertext and tag */
+	unsigned char	 nonce[12];	/* CV_SEAL_NONCE_LEN */
+	char		*master_key_id;
+	int64_t		 created;
+};
+
+struct cv_backup_version {
+	int64_t		 id;
+	char		 version[33];
+	size_t		 key;		/* index into keys */
+	struct cv_bytes	 der;		/* the leaf; empty while pending */
+	struct cv_bytes	*chain;		/* its issuers, in order */
+	size_t		 nchain;
+	struct cv_bytes	 x5t, serial;	/* empty while pending */
+	char		*subject;	/* or NULL */
+	int64_t		 nbf, exp, created, updated;
+	bool		 enabled;
+	char		*tags_json;	/* or NULL */
+	char		*content_type;
+	bool		 preserve_cert_order;
+};
+
+struct cv_backup {
+	char			*name;
+	char			*policy_json;
+	char			*tags_json;	/* the certificate's, or NULL */
+	int64_t			 created, updated, policy_updated;
+	struct cv_backup_key	*keys;
+	size_t			 nkeys;
+	struct cv_backup_version *versions;
+	size_t			 nversions;
+};
+
+void	cv_backup_free(struct cv_backup *);
 
 #endif /* CERTVAULT_H */

@@ -115,6 +115,37 @@ enum cv_err crypto_x509_decode_x5c(const char *, struct cv_bytes *, char **);
 bool	crypto_x509_key_matches(const struct cv_bytes *, const struct cv_bytes *);
 enum cv_err crypto_x509_chain_order(struct cv_bytes *, size_t, char **);
 
+/* crypto_p12.c: a certificate with its key, in and out */
+
+/* What an import brings: the key (PKCS#8 DER) and the chain, leaf first. */
+struct cv_import {
+	struct cv_bytes	 key;
+	struct cv_bytes	*certs;
+	size_t		 ncerts;
+};
+
+/* A public key as a JWK (RFC 7517/7518); members base64url, or NULL. */
+struct cv_jwk {
+	char		*kty;		/* "RSA" or "EC" */
+	char		*crv;		/* EC: "P-256", "P-384", "P-521" */
+	char		*n, *e;		/* RSA */
+	char		*x, *y;		/* EC */
+};
+
+void	cv_import_free(struct cv_import *);
+void	cv_jwk_free(struct cv_jwk *);
+enum cv_err crypto_import_parse(const char *, const char *, bool,
+	    struct cv_import *, char **);
+enum cv_err crypto_key_spec(const struct cv_bytes *, struct cv_keyspec *);
+enum cv_err crypto_x509_describe(const struct cv_bytes *, struct cv_x509_req *,
+	    unsigned *);
+void	cv_x509_req_free(struct cv_x509_req *);
+enum cv_err crypto_export_pkcs12(const struct cv_bytes *,
+	    const struct cv_bytes *, size_t, struct cv_bytes *);
+enum cv_err crypto_export_pem(const struct cv_bytes *, const struct cv_bytes *,
+	    size_t, char **);
+enum cv_err crypto_jwk(const struct cv_bytes *, struct cv_jwk *);
+
 /* crypto_b64.c: base64 as the wire wants it */
 char	*crypto_b64_encode(const unsigned char *, size_t, bool);
 enum cv_err crypto_b64_decode(const char *, size_t, bool, struct cv_bytes *);

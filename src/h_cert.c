@@ -18,7 +18,7 @@
 #include "store.h"
 
 /* Key Vault caps a page at 25 items, which is also the default. */
-#define CERT_PAGE_MAX 25
+#define CERT_PAGE_MAX H_PAGE_MAX
 
 /* What a create's 202 says while the request is being served. */
 #define DETAILS_ISSUER "Pending certificate created. Certificate request " \
@@ -29,9 +29,10 @@
 
 /*
  * Parse maxresults (1..25, default 25).  Return 0 on failure, 1 on success.
+ * Every paged list uses it (h_deleted.c too).
  */
-static int
-page_size(const struct cv_req *req, int *out)
+int
+h_page_size(const struct cv_req *req, int *out)
 {
 	const char	*v;
 	char		*end;
@@ -48,43 +49,83 @@ page_size(const struct cv_req *req, int *out)
 }
 
 /*
- * GET /certificates: one page of live certificates.  The page token
- * ($skiptoken) is the last name of the page before; names are URL-safe.
+ * A query flag such as includePending: "true"/"false", default false.
+ * Return 0 on failure, 1 on success.
+ */
+int
+h_flag_param(const struct cv_req *req, const char *name, bool *out)
+{
+	const char	*v = cv_req_param(req, name);
+
+	*out = false;
+	if (v == NULL || *v == '\0' || strcasecmp(v, "false") == 0)
+		return 1;
+	if (strcasecmp(v, "true") != 0)
+		return 0;
+	*out = true;
+	return 1;
+}
+
+/*
+ * Answer one page of a list.  The store returned up to limit + 1 items;
+ * one more than the page means there is a next page, whose link repeats
+ * path and query and carries the last item's key as $skiptoken (names
+ * and version ids are URL-safe).
+ */
+static enum cv_err
+list_page(struct cv_req *req, struct cv_resp *resp, struct cv_cert_item *items,
+    size_t n, int limit, const char *extra)
+{
+	char		*base, *next = NULL;
+	const struct cv_cert_item *last;
+	enum cv_err	 er;
+	size_t		 shown = n;
+
+	base = http_base_url(req);
+	if (n > (size_t)limit) {
+		shown = (size_t)limit;
+		last = &items[shown - 1];
+		next = cv_asprintf("%s%s?api-version=%s&$skiptoken=%s&"
+		    "maxresults=%d%s", base, req->path, req->api_version,
+		    last->version != NULL ? last->version : last->name, limit,
+		    extra);
+	}
+	er = kv_json_cert_list(resp, base, items, shown, next);
+	free(next);
+	free(base);
+	cv_cert_items_free(items, n);
+	return er;
+}
+
+/*
+ * GET /certificates: one page of live certificates (those with only a
+ * pending version when includePending=true).
  */
 enum cv_err
 h_cert_list(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
 {
 	struct cv_cert_item	*items;
-	size_t			 n, total;
+	size_t			 n;
 	int			 limit;
+	bool			 pending;
 	const char		*after;
-	char			*base, *next = NULL;
 	enum cv_err		 er;
 
-	if (!page_size(req, &limit))
+	if (!h_page_size(req, &limit))
 		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "maxresults must "
 		    "be an integer between 1 and %d.", CERT_PAGE_MAX);
+	if (!h_flag_param(req, "includePending", &pending))
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
+		    "includePending must be true or false.");
 	after = cv_req_param(req, "$skiptoken");
 	if (after != NULL && !cv_name_valid(after))
 		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
 		    "The $skiptoken is not valid.");
-	/* One more than the page tells whether there is a next page. */
 	if ((er = store_cert_list(ctx->store, req->vault.id, after, limit + 1,
-	    &items, &n)) != CV_OK)
+	    pending, &items, &n)) != CV_OK)
 		return er;
-	total = n;
-	base = http_base_url(req);
-	if (n > (size_t)limit) {
-		n = (size_t)limit;
-		next = cv_asprintf("%s/certificates?api-version=%s&"
-		    "$skiptoken=%s&maxresults=%d", base, req->api_version,
-		    items[n - 1].name, limit);
-	}
-	er = kv_json_cert_list(resp, base, items, n, next);
-	free(next);
-	free(base);
-	cv_cert_items_free(items, total);
-	return er;
+	return list_page(req, resp, items, n, limit,
+	    pending ? "&includePending=true" : "");
 }
 
 /* A certificate name from the path, or a 400 naming the rule. */
@@ -140,6 +181,66 @@ h_cert_bundle(struct cv_req *req, struct cv_resp *resp,
 	return er;
 }
 
+/* GET /certificates/{name}/versions: one page of versions, oldest first. */
+enum cv_err
+h_cert_versions(struct cv_req *req, struct cv_resp *resp,
+    const struct cv_ctx *ctx)
+{
+	struct cv_cert_item	*items;
+	size_t			 n;
+	int			 limit;
+	const char		*after;
+	enum cv_err		 er;
+
+	if ((er = check_name(resp, req->args[0])) != CV_OK)
+		return er;
+	if (!h_page_size(req, &limit))
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "maxresults must "
+		    "be an integer between 1 and %d.", CERT_PAGE_MAX);
+	after = cv_req_param(req, "$skiptoken");
+	if (after != NULL && !version_valid(after))
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
+		    "The $skiptoken is not valid.");
+	if ((er = store_cert_versions(ctx->store, req->vault.id, req->args[0],
+	    after, limit + 1, &items, &n)) != CV_OK)
+		return er;
+	return list_page(req, resp, items, n, limit, "");
+}
+
+/*
+ * PATCH /certificates/{name}[/{version}]: attributes.enabled and tags of
+ * one version.  nbf and exp come from the certificate itself and are
+ * ignored, as Key Vault ignores them.
+ */
+enum cv_err
+h_cert_update(struct cv_req *req, struct cv_resp *resp,
+    const struct cv_ctx *ctx)
+{
+	struct cv_merge	 up;
+	char		*msg = NULL, version[33] = "";
+	enum cv_err	 er;
+
+	if ((er = check_name(resp, req->args[0])) != CV_OK)
+		return er;
+	if (*req->args[1] != '\0' && !version_valid(req->args[1]))
+		return kv_err_set(resp, CV_ERR_CERT_NOT_FOUND,
+		    "Certificate not found: %s/%s", req->args[0], req->args[1]);
+	if ((er = kv_json_update_parse(req->body, &up, &msg)) != CV_OK) {
+		kv_err_set(resp, er, "%s", msg);
+		free(msg);
+		return er;
+	}
+	er = store_version_update(ctx->store, req->vault.id, req->args[0],
+	    req->args[1], up.enabled, up.tags_json, version);
+	kv_merge_free(&up);
+	if (er == CV_ERR_CERT_NOT_FOUND)
+		return kv_err_set(resp, er, "Certificate not found: %s",
+		    req->args[0]);
+	if (er != CV_OK)
+		return er;
+	return h_cert_bundle(req, resp, ctx, req->args[0], version, 200);
+}
+
 /* GET /certificates/{name}[/{version}]; an empty version is the latest. */
 enum cv_err
 h_cert_get(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
@@ -151,9 +252,12 @@ h_cert_get(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
 	return h_cert_bundle(req, resp, ctx, req->args[0], req->args[1], 200);
 }
 
-/* A uuid-shaped random key id: the associated data of the sealing. */
-static enum cv_err
-new_key_uid(char out[37])
+/*
+ * A uuid-shaped random key id: the associated data of the sealing, fresh
+ * for every key row (create, import, restore).
+ */
+enum cv_err
+h_key_uid(char out[37])
 {
 	char		 hex[33];
 	enum cv_err	 er;
@@ -201,7 +305,7 @@ make_material(struct cv_resp *resp, const struct cv_ctx *ctx,
 
 	if ((er = crypto_key_generate(&pol->key, &priv, &m->pub)) != CV_OK)
 		goto out;
-	if ((er = new_key_uid(m->key_uid)) != CV_OK ||
+	if ((er = h_key_uid(m->key_uid)) != CV_OK ||
 	    (er = crypto_random_hex(m->version, 16)) != CV_OK)
 		goto out;
 	if ((er = crypto_seal(ctx->master, &priv, m->key_uid, &m->sealed,
@@ -293,7 +397,8 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	}
 	if (!c.has_policy) {
 		/* A later version may reuse the stored policy. */
-		er = store_cert_policy(ctx->store, req->vault.id, name, &stored);
+		er = store_cert_policy(ctx->store, req->vault.id, name, &stored,
+		    NULL);
 		if (er == CV_ERR_CERT_NOT_FOUND) {
 			er = kv_err_set(resp, CV_ERR_BAD_PARAMETER, "policy is "
 			    "required to create a new certificate.");

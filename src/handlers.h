@@ -23,8 +23,34 @@ enum cv_err h_cert_get(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 enum cv_err h_cert_create(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
+enum cv_err h_cert_versions(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_cert_update(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_key_uid(char [37]);
+
+/* Key Vault caps a list page at 25 items, which is also the default. */
+#define H_PAGE_MAX 25
+int	 h_page_size(const struct cv_req *, int *);
+int	 h_flag_param(const struct cv_req *, const char *, bool *);
 enum cv_err h_cert_bundle(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *, const char *, const char *, int);
+
+/* h_import.c */
+enum cv_err h_cert_import(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+/* h_secret.c */
+enum cv_err h_secret_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_key_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+/* h_policy.c */
+enum cv_err h_policy_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_policy_update(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
 
 /* h_pending.c */
 enum cv_err h_pending_get(struct cv_req *, struct cv_resp *,
@@ -34,6 +60,24 @@ enum cv_err h_pending_update(struct cv_req *, struct cv_resp *,
 enum cv_err h_pending_delete(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 enum cv_err h_pending_merge(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+/* h_deleted.c */
+enum cv_err h_deleted_delete(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_deleted_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_deleted_list(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_deleted_recover(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_deleted_purge(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+/* h_backup.c */
+enum cv_err h_backup_make(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_backup_restore(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 
 #endif /* HANDLERS_H */

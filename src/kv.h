@@ -55,8 +55,10 @@ struct cv_policy {
 	char			*json;
 };
 
-/* The body of POST /certificates/{name}/create. */
+/* The body of POST /certificates/{name}/create (and of an import). */
 struct cv_create {
+	char			*value;		/* import: PKCS#12 base64 or PEM */
+	char			*pwd;		/* import: or NULL */
 	bool			 has_policy;
 	struct cv_policy	 policy;
 	bool			 enabled;	/* attributes.enabled */
@@ -82,5 +84,27 @@ enum cv_err kv_json_operation(struct cv_resp *, int, const char *,
 	    const struct cv_operation *);
 enum cv_err kv_json_bundle(struct cv_resp *, int, const char *,
 	    const struct cv_version *);
+enum cv_err kv_json_secret(struct cv_resp *, const char *,
+	    const struct cv_version *, const char *);
+enum cv_err kv_json_key(struct cv_resp *, const char *,
+	    const struct cv_version *, const struct cv_jwk *);
+enum cv_err kv_json_import_parse(const char *, struct cv_create *, char **);
+enum cv_err kv_json_policy_from_cert(const struct cv_keyspec *,
+	    const struct cv_x509_req *, unsigned, const char *, char **);
+enum cv_err kv_json_update_parse(const char *, struct cv_merge *, char **);
+enum cv_err kv_json_policy_merge(const char *, const char *, char **, char **);
+enum cv_err kv_json_policy_doc(struct cv_resp *, const char *, const char *,
+	    const char *, int64_t, int64_t);
+
+/* kv_json.c: soft-delete, backup and restore */
+enum cv_err kv_json_deleted_bundle(struct cv_resp *, const char *,
+	    const struct cv_version *, int64_t, int64_t);
+enum cv_err kv_json_deleted_list(struct cv_resp *, const char *,
+	    const struct cv_deleted_item *, size_t, const char *);
+enum cv_err kv_json_backup_build(const struct cv_backup *, struct cv_bytes *);
+enum cv_err kv_json_backup_parse(const struct cv_bytes *, struct cv_backup *,
+	    char **);
+enum cv_err kv_json_backup_value(struct cv_resp *, const char *);
+enum cv_err kv_json_restore_parse(const char *, char **, char **);
 
 #endif /* KV_H */

@@ -64,6 +64,10 @@ static const struct kv_err_map kv_errs[CV_ERR__MAX] = {
 	/* CV_ERR_RETRY: a serialization failure that survived its retry. */
 	{ 409, "Conflict",
 	    "There was a conflict with a concurrent request. Retry." },
+	/* CV_ERR_SECRET_NOT_FOUND */
+	{ 404, "SecretNotFound", "Secret not found." },
+	/* CV_ERR_KEY_NOT_FOUND */
+	{ 404, "KeyNotFound", "Key not found." },
 };
 
 int

@@ -69,8 +69,10 @@ kv_json_cert_list(struct cv_resp *resp, const char *base,
 		    json_integer(items[i].created));
 		json_object_set_new(attrs, "updated",
 		    json_integer(items[i].updated));
-		it = json_pack("{s:s++, s:o}", "id", base, "/certificates/",
-		    items[i].name, "attributes", attrs);
+		it = json_pack("{s:s++++, s:o}", "id", base, "/certificates/",
+		    items[i].name, items[i].version == NULL ? "" : "/",
+		    items[i].version == NULL ? "" : items[i].version,
+		    "attributes", attrs);
 		if (items[i].x5t != NULL)
 			json_object_set_new(it, "x5t",
 			    json_string(items[i].x5t));
@@ -433,7 +435,7 @@ parse_lifetime(json_t *la, const struct cv_policy *p, json_t **out,
 	json_int_t	 pct = 0, days = 0;
 	bool		 has_pct, has_days;
 	size_t		 i;
-	char		 path[64];
+	char		 path[64], p1[128], p2[128], p3[128];
 
 	if (la == NULL) {
 		*out = json_pack("[{s:{s:i}, s:{s:s}}]", "trigger",
@@ -453,12 +455,15 @@ parse_lifetime(json_t *la, const struct cv_policy *p, json_t **out,
 		act = member(it, "action");
 		if (!json_is_object(trig) || !json_is_object(act))
 			return fail(e, "%s needs a trigger and an action.", path);
-		if (!get_int(trig, "lifetime_percentage", "lifetime_percentage",
-		    1, 99, &pct, &has_pct, e) ||
-		    !get_int(trig, "days_before_expiry", "days_before_expiry", 1,
+		snprintf(p1, sizeof(p1), "%s.trigger.lifetime_percentage", path);
+		snprintf(p2, sizeof(p2), "%s.trigger.days_before_expiry", path);
+		snprintf(p3, sizeof(p3), "%s.action.action_type", path);
+		if (!get_int(trig, "lifetime_percentage", p1, 1, 99, &pct,
+		    &has_pct, e) ||
+		    !get_int(trig, "days_before_expiry", p2, 1,
 		    (json_int_t)p->validity_months * 27, &days, &has_days, e) ||
-		    !get_str(act, "action_type", "action_type", &type, e))
-			return fail(e, "%s: invalid trigger or action.", path);
+		    !get_str(act, "action_type", p3, &type, e))
+			return false;
 		if (has_pct == has_days)
 			return fail(e, "%s.trigger needs exactly one of "
 			    "lifetime_percentage and days_before_expiry.", path);
@@ -661,31 +666,73 @@ kv_json_policy_parse(const char *text, struct cv_policy *p, char **errmsg)
 	return CV_OK;
 }
 
+/* The members create and import share. */
+static bool
+create_members(json_t *doc, struct cv_create *c, struct jerr *e)
+{
+	json_t	*pol, *at;
+
+	at = member(doc, "attributes");
+	if (!want_object(at, "attributes", e) ||
+	    !get_bool(at, "enabled", "attributes.enabled", true, &c->enabled,
+	    e) ||
+	    !get_tags(doc, &c->tags_json, e) ||
+	    !get_bool(doc, "preserveCertOrder", "preserveCertOrder", false,
+	    &c->preserve_cert_order, e))
+		return false;
+	if ((pol = member(doc, "policy")) != NULL) {
+		c->has_policy = true;
+		if (!policy_from_json(pol, &c->policy, e))
+			return false;
+	}
+	return true;
+}
+
 enum cv_err
 kv_json_create_parse(const char *body, struct cv_create *c, char **errmsg)
 {
 	struct jerr	 e = { NULL };
-	json_t		*doc, *pol, *at;
+	json_t		*doc;
+	bool		 ok;
+
+	*errmsg = NULL;
+	memset(c, 0, sizeof(*c));
+	ok = (doc = load_body(body, &e)) != NULL && create_members(doc, c, &e);
+	json_decref(doc);
+	if (!ok) {
+		kv_create_free(c);
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+/*
+ * The body of POST /certificates/{name}/import: value (required), pwd,
+ * and the members a create has; policy is optional (the JS SDK drops it).
+ */
+enum cv_err
+kv_json_import_parse(const char *body, struct cv_create *c, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc;
+	const char	*value = NULL, *pwd = NULL;
 	bool		 ok = false;
 
 	*errmsg = NULL;
 	memset(c, 0, sizeof(*c));
-	if ((doc = load_body(body, &e)) == NULL)
+	if ((doc = load_body(body, &e)) == NULL ||
+	    !get_str(doc, "value", "value", &value, &e) ||
+	    !get_str(doc, "pwd", "pwd", &pwd, &e))
 		goto out;
-	at = member(doc, "attributes");
-	if (!want_object(at, "attributes", &e) ||
-	    !get_bool(at, "enabled", "attributes.enabled", true, &c->enabled,
-	    &e) ||
-	    !get_tags(doc, &c->tags_json, &e) ||
-	    !get_bool(doc, "preserveCertOrder", "preserveCertOrder", false,
-	    &c->preserve_cert_order, &e))
+	if (value == NULL || *value == '\0') {
+		fail(&e, "value (the certificate with its private key) is "
+		    "required.");
 		goto out;
-	if ((pol = member(doc, "policy")) != NULL) {
-		c->has_policy = true;
-		if (!policy_from_json(pol, &c->policy, &e))
-			goto out;
 	}
-	ok = true;
+	c->value = cv_strdup(value);
+	c->pwd = pwd == NULL ? NULL : cv_strdup(pwd);
+	ok = create_members(doc, c, &e);
 out:
 	json_decref(doc);
 	if (!ok) {
@@ -704,6 +751,14 @@ kv_create_free(struct cv_create *c)
 		return;
 	policy_clear(&c->policy);
 	free(c->tags_json);
+	if (c->value != NULL) {
+		crypto_wipe(c->value, strlen(c->value));
+		free(c->value);
+	}
+	if (c->pwd != NULL) {
+		crypto_wipe(c->pwd, strlen(c->pwd));
+		free(c->pwd);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -905,4 +960,733 @@ kv_json_bundle(struct cv_resp *resp, int status, const char *base,
 	if (v->preserve_cert_order)
 		json_object_set_new(doc, "preserveCertOrder", json_true());
 	return kv_json_set(resp, status, doc);
+}
+
+/*
+ * The body of PATCH /certificates/{name}/{version}: attributes.enabled
+ * and tags into m (x5c stays empty).  nbf and exp are accepted and
+ * ignored: they are the certificate's own.
+ */
+enum cv_err
+kv_json_update_parse(const char *body, struct cv_merge *m, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc, *at, *en;
+	bool		 ok = false;
+
+	*errmsg = NULL;
+	memset(m, 0, sizeof(*m));
+	m->enabled = -1;
+	if ((doc = load_body(body, &e)) == NULL)
+		goto out;
+	at = member(doc, "attributes");
+	if (!want_object(at, "attributes", &e) || !get_tags(doc, &m->tags_json,
+	    &e))
+		goto out;
+	if ((en = member(at, "enabled")) != NULL) {
+		if (!json_is_boolean(en)) {
+			fail(&e, "attributes.enabled must be true or false.");
+			goto out;
+		}
+		m->enabled = json_is_true(en);
+	}
+	ok = true;
+out:
+	json_decref(doc);
+	if (!ok) {
+		kv_merge_free(m);
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+/*
+ * PATCH of a policy: each member of the body (key_props, secret_props,
+ * x509_props, lifetime_actions, issuer, attributes) replaces the stored
+ * one; members not given stay.  Read-only members (id, timestamps) are
+ * dropped.  *merged is the policy to validate next.
+ */
+enum cv_err
+kv_json_policy_merge(const char *stored, const char *body, char **merged,
+    char **errmsg)
+{
+	static const char *const members[] = { "key_props", "secret_props",
+	    "x509_props", "lifetime_actions", "issuer", "attributes" };
+	struct jerr	 e = { NULL };
+	json_t		*cur, *patch, *v;
+	size_t		 i;
+
+	*merged = NULL;
+	*errmsg = NULL;
+	if ((patch = load_body(body, &e)) == NULL) {
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	if ((cur = json_loads(stored, 0, NULL)) == NULL)
+		cur = json_object();
+	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		if ((v = member(patch, members[i])) != NULL)
+			json_object_set(cur, members[i], v);
+	*merged = json_dumps(cur, JSON_COMPACT);
+	json_decref(cur);
+	json_decref(patch);
+	return *merged == NULL ? CV_ERR_INTERNAL : CV_OK;
+}
+
+/* CertificatePolicy as GET …/policy returns it: with id and timestamps. */
+enum cv_err
+kv_json_policy_doc(struct cv_resp *resp, const char *base, const char *name,
+    const char *json, int64_t created, int64_t updated)
+{
+	json_t	*pol, *at;
+
+	if ((pol = json_loads(json, 0, NULL)) == NULL)
+		return kv_err_set(resp, CV_ERR_INTERNAL, NULL);
+	json_object_set_new(pol, "id", json_sprintf("%s/certificates/%s/policy",
+	    base, name));
+	if (!json_is_object(at = json_object_get(pol, "attributes"))) {
+		at = json_pack("{s:b}", "enabled", 1);
+		json_object_set_new(pol, "attributes", at);
+	}
+	json_object_set_new(at, "created", json_integer(created));
+	json_object_set_new(at, "updated", json_integer(updated));
+	return kv_json_set(resp, 200, pol);
+}
+
+/* The attributes of a secret or key backing a certificate version. */
+static json_t *
+object_attributes(const struct cv_version *v)
+{
+	json_t	*at;
+
+	at = json_pack("{s:b, s:I, s:I, s:s, s:i}", "enabled", v->enabled,
+	    "created", (json_int_t)v->created, "updated",
+	    (json_int_t)v->updated, "recoveryLevel",
+	    recovery_level(v->recoverable_days, v->purge_protection),
+	    "recoverableDays", v->recoverable_days);
+	if (v->nbf != 0)
+		json_object_set_new(at, "nbf", json_integer(v->nbf));
+	if (v->exp != 0)
+		json_object_set_new(at, "exp", json_integer(v->exp));
+	return at;
+}
+
+/*
+ * SecretBundle of a certificate version: value (base64 PKCS#12 or PEM
+ * text), contentType, the certificate's kid, managed: true.
+ */
+enum cv_err
+kv_json_secret(struct cv_resp *resp, const char *base,
+    const struct cv_version *v, const char *value)
+{
+	json_t	*doc, *tags;
+
+	doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "value", value,
+	    "contentType", v->content_type, "id", json_sprintf(
+	    "%s/secrets/%s/%s", base, v->name, v->version), "kid",
+	    json_sprintf("%s/keys/%s/%s", base, v->name, v->version),
+	    "attributes", object_attributes(v), "managed", 1);
+	if (v->tags_json != NULL &&
+	    (tags = json_loads(v->tags_json, 0, NULL)) != NULL)
+		json_object_set_new(doc, "tags", tags);
+	return kv_json_set(resp, 200, doc);
+}
+
+/* KeyBundle of a certificate version: the public key as a JWK. */
+enum cv_err
+kv_json_key(struct cv_resp *resp, const char *base,
+    const struct cv_version *v, const struct cv_jwk *jwk)
+{
+	json_t	*doc, *key, *tags;
+	bool	 rsa = strcmp(jwk->kty, "RSA") == 0;
+
+	key = json_pack("{s:o, s:s}", "kid", json_sprintf("%s/keys/%s/%s",
+	    base, v->name, v->version), "kty", jwk->kty);
+	/* A certificate's key signs; an RSA one also encrypts and wraps. */
+	json_object_set_new(key, "key_ops", rsa ?
+	    json_pack("[s,s,s,s,s,s]", "sign", "verify", "encrypt", "decrypt",
+	    "wrapKey", "unwrapKey") : json_pack("[s,s]", "sign", "verify"));
+	if (rsa) {
+		json_object_set_new(key, "n", json_string(jwk->n));
+		json_object_set_new(key, "e", json_string(jwk->e));
+	} else {
+		json_object_set_new(key, "crv", json_string(jwk->crv));
+		json_object_set_new(key, "x", json_string(jwk->x));
+		json_object_set_new(key, "y", json_string(jwk->y));
+	}
+	doc = json_pack("{s:o, s:o, s:b}", "key", key, "attributes",
+	    object_attributes(v), "managed", 1);
+	if (v->tags_json != NULL &&
+	    (tags = json_loads(v->tags_json, 0, NULL)) != NULL)
+		json_object_set_new(doc, "tags", tags);
+	return kv_json_set(resp, 200, doc);
+}
+
+/*
+ * The policy Key Vault derives from an imported certificate (§7.2):
+ * subject, SANs, key usage and EKUs from the certificate ([] when it has
+ * none), its lifetime in months, the key's type, issuer Unknown.  *json
+ * is a policy document for kv_json_policy_parse().
+ */
+enum cv_err
+kv_json_policy_from_cert(const struct cv_keyspec *key,
+    const struct cv_x509_req *x, unsigned months, const char *content_type,
+    char **json)
+{
+	json_t	*pol, *kp, *sans, *ku;
+	size_t	 k;
+
+	kp = json_pack("{s:b, s:s, s:i, s:b}", "exportable", 1, "kty",
+	    key->kty == CV_KTY_RSA ? "RSA" : "EC", "key_size", key->bits,
+	    "reuse_key", 0);
+	if (key->kty == CV_KTY_EC)
+		json_object_set_new(kp, "crv", json_string(
+		    curve_names[key->curve]));
+	sans = json_object();
+	if (x->dns_names.n > 0)
+		json_object_set_new(sans, "dns_names", strlist_json(&x->dns_names));
+	if (x->emails.n > 0)
+		json_object_set_new(sans, "emails", strlist_json(&x->emails));
+	if (x->upns.n > 0)
+		json_object_set_new(sans, "upns", strlist_json(&x->upns));
+	if (x->uris.n > 0)
+		json_object_set_new(sans, "uris", strlist_json(&x->uris));
+	if (x->ips.n > 0)
+		json_object_set_new(sans, "ipAddresses", strlist_json(&x->ips));
+	ku = json_array();
+	for (k = 0; k < KU_COUNT; k++)
+		if (x->key_usage & (1u << k))
+			json_array_append_new(ku, json_string(ku_names[k]));
+	pol = json_pack("{s:o, s:{s:s}, s:{s:s, s:o, s:o, s:o, s:i, "
+	    "s:{s:b}}, s:{s:s}}", "key_props", kp, "secret_props",
+	    "contentType", content_type, "x509_props", "subject",
+	    x->subject == NULL ? "" : x->subject, "sans", sans, "ekus",
+	    strlist_json(&x->ekus), "key_usage", ku, "validity_months",
+	    months < 1 ? 1 : months > 1200 ? 1200 : (int)months,
+	    "basic_constraints", "ca", x->ca, "issuer", "name", "Unknown");
+	*json = pol == NULL ? NULL : json_dumps(pol, JSON_COMPACT);
+	json_decref(pol);
+	return *json == NULL ? CV_ERR_INTERNAL : CV_OK;
+}
+
+/*
+ * Soft-delete: DeletedCertificateBundle and DeletedCertificateListResult.
+ */
+
+/*
+ * DeletedCertificateBundle: the bundle of v as GET shows it (through
+ * kv_json_bundle, so the two never drift apart) with recoveryId,
+ * deletedDate and scheduledPurgeDate (Unix seconds) added.
+ */
+enum cv_err
+kv_json_deleted_bundle(struct cv_resp *resp, const char *base,
+    const struct cv_version *v, int64_t deleted, int64_t purge)
+{
+	json_t		*doc;
+	enum cv_err	 er;
+
+	if ((er = kv_json_bundle(resp, 200, base, v)) != CV_OK)
+		return er;
+	if ((doc = json_loadb(resp->body, resp->bodysz, 0, NULL)) == NULL)
+		return kv_err_set(resp, CV_ERR_INTERNAL, NULL);
+	json_object_set_new(doc, "recoveryId", json_sprintf(
+	    "%s/deletedcertificates/%s", base, v->name));
+	json_object_set_new(doc, "deletedDate", json_integer(deleted));
+	json_object_set_new(doc, "scheduledPurgeDate", json_integer(purge));
+	return kv_json_set(resp, 200, doc);
+}
+
+/*
+ * DeletedCertificateListResult: {"value":[DeletedCertificateItem…],
+ * "nextLink":…}; an item is a CertificateItem (base id) with recoveryId
+ * and the two dates.  value is always an array; nextLink absolute or null.
+ */
+enum cv_err
+kv_json_deleted_list(struct cv_resp *resp, const char *base,
+    const struct cv_deleted_item *items, size_t n, const char *next)
+{
+	const struct cv_cert_item *ci;
+	json_t			*doc, *arr, *it, *attrs, *tags;
+	size_t			 i;
+
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		ci = &items[i].item;
+		attrs = json_pack("{s:b}", "enabled", ci->enabled);
+		if (ci->nbf != 0)
+			json_object_set_new(attrs, "nbf", json_integer(ci->nbf));
+		if (ci->exp != 0)
+			json_object_set_new(attrs, "exp", json_integer(ci->exp));
+		json_object_set_new(attrs, "created", json_integer(ci->created));
+		json_object_set_new(attrs, "updated", json_integer(ci->updated));
+		json_object_set_new(attrs, "recoveryLevel", json_string(
+		    recovery_level(items[i].recoverable_days,
+		    items[i].purge_protection)));
+		json_object_set_new(attrs, "recoverableDays",
+		    json_integer(items[i].recoverable_days));
+		it = json_pack("{s:s++, s:s++, s:I, s:I, s:o}",
+		    "id", base, "/certificates/", ci->name,
+		    "recoveryId", base, "/deletedcertificates/", ci->name,
+		    "deletedDate", (json_int_t)items[i].deleted,
+		    "scheduledPurgeDate", (json_int_t)items[i].scheduled_purge,
+		    "attributes", attrs);
+		if (ci->x5t != NULL)
+			json_object_set_new(it, "x5t", json_string(ci->x5t));
+		if (ci->tags_json != NULL &&
+		    (tags = json_loads(ci->tags_json, 0, NULL)) != NULL)
+			json_object_set_new(it, "tags", tags);
+		json_array_append_new(arr, it);
+	}
+	doc = json_pack("{s:o, s:o}", "value", arr, "nextLink",
+	    next == NULL ? json_null() : json_string(next));
+	return kv_json_set(resp, 200, doc);
+}
+
+/*
+ * Backup and restore.  The document inside a backup blob (h_backup.c
+ * seals it) is ours, versioned by "format" and "formatVersion":
+ *
+ *	{"format":"certvault-backup","formatVersion":1,"name":…,
+ *	 "policy":{…},"tags":{…},"created":…,"updated":…,"policyUpdated":…,
+ *	 "keys":[{"kty":…,"keySize":…,"crv":…,"exportable":…,
+ *	          "pub":<base64 SPKI>,"priv":<base64 private key>,
+ *	          "created":…}…],
+ *	 "versions":[{"version":…,"key":<index in keys>,"enabled":…,
+ *	              "created":…,"updated":…,"contentType":…,
+ *	              "preserveCertOrder":…,"tags":{…},"subject":…,
+ *	              "cer":…,"x5t":…,"serial":…,"nbf":…,"exp":…,
+ *	              "chain":[…]}…]}
+ *
+ * Times are Unix seconds; cer, x5t, serial, nbf and exp are absent on a
+ * pending version.  The private keys are plain in this text: jansson's
+ * copies of them are wiped before release (XXX: the parser's scratch
+ * buffers are not; jansson has no hook for that).
+ */
+
+#define BACKUP_FORMAT		"certvault-backup"
+#define BACKUP_FORMAT_VERSION	1
+#define BACKUP_TIME_MAX		253402300799LL	/* 9999-12-31T23:59:59Z */
+
+/* Overwrite the text of a JSON string that held key material. */
+static void
+wipe_json_string(json_t *s)
+{
+
+	if (json_is_string(s))
+		crypto_wipe((void *)json_string_value(s), json_string_length(s));
+}
+
+/* Wipe the "priv" member of every key of a backup document. */
+static void
+wipe_backup_keys(json_t *doc)
+{
+	json_t	*k;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(doc, "keys"), i, k)
+		wipe_json_string(json_object_get(k, "priv"));
+}
+
+/* bytes as a JSON string: base64 (url: base64url); secret: wipe ours. */
+static json_t *
+b64_json(const struct cv_bytes *b, bool url, bool secret)
+{
+	json_t	*j;
+	char	*s;
+
+	if ((s = crypto_b64_encode(b->data, b->len, url)) == NULL)
+		return NULL;
+	j = json_string(s);
+	if (secret)
+		crypto_wipe(s, strlen(s));
+	free(s);
+	return j;
+}
+
+/* A JSON object from stored text, or an empty object. */
+static json_t *
+object_or_empty(const char *text)
+{
+	json_t	*o;
+
+	if (text == NULL || (o = json_loads(text, 0, NULL)) == NULL)
+		return json_object();
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return json_object();
+	}
+	return o;
+}
+
+static json_t *
+backup_version_json(const struct cv_backup_version *v)
+{
+	json_t	*o, *chain;
+	size_t	 i;
+
+	o = json_pack("{s:s, s:I, s:b, s:I, s:I, s:s, s:b, s:o}",
+	    "version", v->version, "key", (json_int_t)v->key,
+	    "enabled", v->enabled, "created", (json_int_t)v->created,
+	    "updated", (json_int_t)v->updated, "contentType",
+	    v->content_type != NULL ? v->content_type : "application/x-pkcs12",
+	    "preserveCertOrder", v->preserve_cert_order,
+	    "tags", object_or_empty(v->tags_json));
+	if (o == NULL)
+		return NULL;
+	if (v->subject != NULL)
+		json_object_set_new(o, "subject", json_string(v->subject));
+	if (v->der.len == 0)
+		return o;
+	json_object_set_new(o, "cer", b64_json(&v->der, false, false));
+	json_object_set_new(o, "x5t", b64_json(&v->x5t, true, false));
+	json_object_set_new(o, "serial", b64_json(&v->serial, false, false));
+	json_object_set_new(o, "nbf", json_integer(v->nbf));
+	json_object_set_new(o, "exp", json_integer(v->exp));
+	chain = json_array();
+	for (i = 0; i < v->nchain; i++)
+		json_array_append_new(chain, b64_json(&v->chain[i], false,
+		    false));
+	json_object_set_new(o, "chain", chain);
+	return o;
+}
+
+/*
+ * The backup document of b (keys in b->keys[].priv, plain) as JSON text
+ * in *out, which the caller releases with cv_bytes_free (it wipes).
+ * CV_ERR_INTERNAL if b cannot be written (a stored policy that is not
+ * JSON).
+ */
+enum cv_err
+kv_json_backup_build(const struct cv_backup *b, struct cv_bytes *out)
+{
+	const struct cv_backup_key *k;
+	json_t		*doc, *keys, *vers, *o, *pol;
+	size_t		 i, len;
+	enum cv_err	 er = CV_ERR_INTERNAL;
+
+	memset(out, 0, sizeof(*out));
+	if (b->policy_json == NULL ||
+	    (pol = json_loads(b->policy_json, 0, NULL)) == NULL) {
+		log_error("certificate %s: the stored policy is not JSON",
+		    b->name);
+		return CV_ERR_INTERNAL;
+	}
+	doc = json_pack("{s:s, s:i, s:s, s:o, s:o, s:I, s:I, s:I}",
+	    "format", BACKUP_FORMAT, "formatVersion", BACKUP_FORMAT_VERSION,
+	    "name", b->name, "policy", pol, "tags",
+	    object_or_empty(b->tags_json), "created", (json_int_t)b->created,
+	    "updated", (json_int_t)b->updated, "policyUpdated",
+	    (json_int_t)b->policy_updated);
+	if (doc == NULL)
+		return CV_ERR_INTERNAL;
+	keys = json_array();
+	json_object_set_new(doc, "keys", keys);
+	for (i = 0; i < b->nkeys; i++) {
+		k = &b->keys[i];
+		o = json_pack("{s:s, s:i, s:b, s:o, s:o, s:I}", "kty", k->kty,
+		    "keySize", (int)k->key_size, "exportable", k->exportable,
+		    "pub", b64_json(&k->pub, false, false),
+		    "priv", b64_json(&k->priv, false, true),
+		    "created", (json_int_t)k->created);
+		if (o == NULL)
+			goto out;
+		if (k->curve != NULL)
+			json_object_set_new(o, "crv", json_string(k->curve));
+		json_array_append_new(keys, o);
+	}
+	vers = json_array();
+	json_object_set_new(doc, "versions", vers);
+	for (i = 0; i < b->nversions; i++) {
+		if ((o = backup_version_json(&b->versions[i])) == NULL)
+			goto out;
+		json_array_append_new(vers, o);
+	}
+	/* Straight into our buffer: no growing copies of the keys. */
+	if ((len = json_dumpb(doc, NULL, 0, JSON_COMPACT)) == 0)
+		goto out;
+	out->data = cv_malloc(len);
+	out->len = json_dumpb(doc, (char *)out->data, len, JSON_COMPACT);
+	if (out->len != len) {
+		cv_bytes_free(out);
+		goto out;
+	}
+	er = CV_OK;
+out:
+	wipe_backup_keys(doc);
+	json_decref(doc);
+	return er;
+}
+
+/* Fail unless obj has member key. */
+static bool
+need(json_t *obj, const char *key, const char *path, struct jerr *e)
+{
+
+	return member(obj, key) != NULL ||
+	    fail(e, "%s.%s is missing.", path, key);
+}
+
+/* A required Unix time member. */
+static bool
+get_time(json_t *obj, const char *key, const char *path, int64_t *out,
+    struct jerr *e)
+{
+	json_int_t	 n = 0;
+	bool		 has;
+
+	if (!need(obj, key, path, e) ||
+	    !get_int(obj, key, key, 0, BACKUP_TIME_MAX, &n, &has, e))
+		return false;
+	*out = (int64_t)n;
+	return true;
+}
+
+/* A base64 (url: base64url) member into out; empty values fail. */
+static bool
+get_b64(json_t *obj, const char *key, const char *path, bool url,
+    struct cv_bytes *out, struct jerr *e)
+{
+	json_t	*v;
+
+	if (!need(obj, key, path, e))
+		return false;
+	v = member(obj, key);
+	if (!json_is_string(v) || crypto_b64_decode(json_string_value(v),
+	    json_string_length(v), url, out) != CV_OK || out->len == 0)
+		return fail(e, "%s.%s is not base64.", path, key);
+	return true;
+}
+
+static bool
+version_id_valid(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == 32 || !((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 32;
+}
+
+static bool
+parse_backup_key(json_t *o, const char *path, struct cv_backup_key *k,
+    struct jerr *e)
+{
+	const char	*kty, *crv;
+	json_int_t	 size = 0;
+	bool		 has;
+
+	if (!json_is_object(o))
+		return fail(e, "%s must be an object.", path);
+	if (!get_str(o, "kty", path, &kty, e) || !get_str(o, "crv", path, &crv,
+	    e) || !need(o, "keySize", path, e) || !get_int(o, "keySize", path,
+	    1, 16384, &size, &has, e) || !need(o, "exportable", path, e) ||
+	    !get_bool(o, "exportable", path, false, &k->exportable, e) ||
+	    !get_time(o, "created", path, &k->created, e) ||
+	    !get_b64(o, "pub", path, false, &k->pub, e) ||
+	    !get_b64(o, "priv", path, false, &k->priv, e))
+		return false;
+	if (kty == NULL || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
+		return fail(e, "%s.kty must be RSA or EC.", path);
+	k->kty = cv_strdup(kty);
+	k->key_size = (unsigned)size;
+	k->curve = crv != NULL ? cv_strdup(crv) : NULL;
+	return true;
+}
+
+static bool
+parse_backup_version(json_t *o, const char *path, size_t nkeys,
+    struct cv_backup_version *v, struct jerr *e)
+{
+	const char	*ver, *ct, *subject;
+	json_t		*chain, *c;
+	json_int_t	 key = 0;
+	bool		 has;
+	size_t		 i;
+	char		 cpath[96];
+
+	if (!json_is_object(o))
+		return fail(e, "%s must be an object.", path);
+	if (!get_str(o, "version", path, &ver, e) ||
+	    !get_str(o, "contentType", path, &ct, e) ||
+	    !get_str(o, "subject", path, &subject, e) ||
+	    !need(o, "key", path, e) || !get_int(o, "key", path, 0,
+	    (json_int_t)nkeys - 1, &key, &has, e) ||
+	    !need(o, "enabled", path, e) ||
+	    !get_bool(o, "enabled", path, false, &v->enabled, e) ||
+	    !get_bool(o, "preserveCertOrder", path, false,
+	    &v->preserve_cert_order, e) ||
+	    !get_time(o, "created", path, &v->created, e) ||
+	    !get_time(o, "updated", path, &v->updated, e) ||
+	    !get_tags(o, &v->tags_json, e))
+		return false;
+	if (ver == NULL || !version_id_valid(ver))
+		return fail(e, "%s.version is not a version id.", path);
+	if (ct == NULL || (strcmp(ct, "application/x-pkcs12") != 0 &&
+	    strcmp(ct, "application/x-pem-file") != 0))
+		return fail(e, "%s.contentType is not known.", path);
+	snprintf(v->version, sizeof(v->version), "%s", ver);
+	v->key = (size_t)key;
+	v->content_type = cv_strdup(ct);
+	v->subject = subject != NULL ? cv_strdup(subject) : NULL;
+	if (member(o, "cer") == NULL)
+		return true;
+	if (!get_b64(o, "cer", path, false, &v->der, e) ||
+	    !get_b64(o, "x5t", path, true, &v->x5t, e) ||
+	    !get_b64(o, "serial", path, false, &v->serial, e) ||
+	    !get_time(o, "nbf", path, &v->nbf, e) ||
+	    !get_time(o, "exp", path, &v->exp, e))
+		return false;
+	if (v->x5t.len != 20)
+		return fail(e, "%s.x5t is not a SHA-1 thumbprint.", path);
+	if ((chain = member(o, "chain")) == NULL)
+		return true;
+	if (!json_is_array(chain))
+		return fail(e, "%s.chain must be an array.", path);
+	v->chain = cv_calloc(json_array_size(chain) + 1, sizeof(*v->chain));
+	json_array_foreach(chain, i, c) {
+		snprintf(cpath, sizeof(cpath), "%s.chain[%zu]", path, i);
+		if (!json_is_string(c) || crypto_b64_decode(json_string_value(c),
+		    json_string_length(c), false, &v->chain[i]) != CV_OK ||
+		    v->chain[i].len == 0)
+			return fail(e, "%s is not base64.", cpath);
+		v->nchain++;
+	}
+	return true;
+}
+
+/*
+ * Read a backup document (the opened blob) into b; its private keys land
+ * plain in b->keys[].priv.  On failure return CV_ERR_BAD_PARAMETER with
+ * what is wrong in *errmsg (for the log: the client learns only that the
+ * blob is not valid) and leave b empty.  The caller releases b with
+ * cv_backup_free (it wipes).
+ */
+enum cv_err
+kv_json_backup_parse(const struct cv_bytes *plain, struct cv_backup *b,
+    char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc = NULL, *keys, *vers, *it, *pol;
+	const char	*s;
+	json_int_t	 fv = 0;
+	bool		 has, ok = false;
+	size_t		 i, j;
+	char		 path[64];
+
+	*errmsg = NULL;
+	memset(b, 0, sizeof(*b));
+	if (plain->data == NULL || (doc = json_loadb((const char *)plain->data,
+	    plain->len, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		fail(&e, "the backup is not JSON.");
+		goto out;
+	}
+	if (!json_is_object(doc)) {
+		fail(&e, "the backup is not a JSON object.");
+		goto out;
+	}
+	if (!get_str(doc, "format", "format", &s, &e) ||
+	    s == NULL || strcmp(s, BACKUP_FORMAT) != 0 ||
+	    !get_int(doc, "formatVersion", "formatVersion",
+	    BACKUP_FORMAT_VERSION, BACKUP_FORMAT_VERSION, &fv, &has, &e) ||
+	    !has) {
+		fail(&e, "not a certvault backup of format version %d.",
+		    BACKUP_FORMAT_VERSION);
+		goto out;
+	}
+	if (!get_str(doc, "name", "name", &s, &e) || s == NULL ||
+	    !cv_name_valid(s)) {
+		fail(&e, "name is not a certificate name.");
+		goto out;
+	}
+	b->name = cv_strdup(s);
+	if (!json_is_object(pol = member(doc, "policy"))) {
+		fail(&e, "policy must be an object.");
+		goto out;
+	}
+	b->policy_json = json_dumps(pol, JSON_COMPACT);
+	if (!get_tags(doc, &b->tags_json, &e) ||
+	    !get_time(doc, "created", "backup", &b->created, &e) ||
+	    !get_time(doc, "updated", "backup", &b->updated, &e) ||
+	    !get_time(doc, "policyUpdated", "backup", &b->policy_updated, &e))
+		goto out;
+	keys = member(doc, "keys");
+	vers = member(doc, "versions");
+	if (!json_is_array(keys) || json_array_size(keys) == 0 ||
+	    !json_is_array(vers) || json_array_size(vers) == 0) {
+		fail(&e, "keys and versions must be non-empty arrays.");
+		goto out;
+	}
+	b->keys = cv_calloc(json_array_size(keys), sizeof(*b->keys));
+	b->nkeys = json_array_size(keys);
+	json_array_foreach(keys, i, it) {
+		snprintf(path, sizeof(path), "keys[%zu]", i);
+		if (!parse_backup_key(it, path, &b->keys[i], &e))
+			goto out;
+	}
+	b->versions = cv_calloc(json_array_size(vers), sizeof(*b->versions));
+	b->nversions = json_array_size(vers);
+	json_array_foreach(vers, i, it) {
+		snprintf(path, sizeof(path), "versions[%zu]", i);
+		if (!parse_backup_version(it, path, b->nkeys, &b->versions[i],
+		    &e))
+			goto out;
+		for (j = 0; j < i; j++)
+			if (strcmp(b->versions[j].version,
+			    b->versions[i].version) == 0) {
+				fail(&e, "%s.version appears twice.", path);
+				goto out;
+			}
+	}
+	ok = true;
+out:
+	if (doc != NULL)
+		wipe_backup_keys(doc);
+	json_decref(doc);
+	if (!ok) {
+		cv_backup_free(b);
+		*errmsg = e.msg != NULL ? e.msg : cv_strdup("not valid.");
+		return CV_ERR_BAD_PARAMETER;
+	}
+	free(e.msg);
+	return CV_OK;
+}
+
+/* BackupCertificateResult: {"value": blob}. */
+enum cv_err
+kv_json_backup_value(struct cv_resp *resp, const char *blob)
+{
+
+	return kv_json_set(resp, 200, json_pack("{s:s}", "value", blob));
+}
+
+/*
+ * The body of POST /certificates/restore: {"value": "<base64url>"} into
+ * *value (caller frees).  On failure CV_ERR_BAD_PARAMETER and *errmsg.
+ */
+enum cv_err
+kv_json_restore_parse(const char *body, char **value, char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc;
+	const char	*v = NULL;
+
+	*value = NULL;
+	*errmsg = NULL;
+	if ((doc = load_body(body, &e)) == NULL) {
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	if (!get_str(doc, "value", "value", &v, &e) || v == NULL || *v == '\0') {
+		json_decref(doc);
+		free(e.msg);
+		*errmsg = cv_strdup("value (the backup blob, base64url) is "
+		    "required.");
+		return CV_ERR_BAD_PARAMETER;
+	}
+	*value = cv_strdup(v);
+	json_decref(doc);
+	return CV_OK;
 }

@@ -59,8 +59,19 @@ void	 store_token_rows_free(struct store_token_row *, size_t);
 enum cv_err store_token_revoke(struct store *, int64_t);
 
 /* store_cert.c */
-enum cv_err store_cert_list(struct store *, int64_t, const char *, int,
+struct store_policy {
+	char		*name;		/* the certificate's name as stored */
+	int64_t		 created, updated;
+};
+
+enum cv_err store_cert_list(struct store *, int64_t, const char *, int, bool,
 	    struct cv_cert_item **, size_t *);
+enum cv_err store_cert_versions(struct store *, int64_t, const char *,
+	    const char *, int, struct cv_cert_item **, size_t *);
+enum cv_err store_version_update(struct store *, int64_t, const char *,
+	    const char *, int, const char *, char [33]);
+enum cv_err store_cert_policy_update(struct store *, int64_t, const char *,
+	    const char *);
 
 /*
  * The certificate's row, locked FOR UPDATE inside the caller's
@@ -101,7 +112,9 @@ struct store_new_version {
 	const char		*tags_json;
 	const char		*content_type;
 	bool			 preserve_cert_order;
-	/* operation */
+	const struct cv_bytes	*chain;		/* issuers of cert, in order */
+	size_t			 chainsz;
+	/* operation; NULL for an import (a finished one is overwritten) */
 	const struct cv_operation *op;
 };
 
@@ -121,13 +134,30 @@ struct store_issue {
 void	 store_lock_free(struct store_lock *);
 enum cv_err store_cert_lock(struct store *, int64_t, const char *,
 	    const char *, struct store_lock *);
-enum cv_err store_cert_policy(struct store *, int64_t, const char *, char **);
+enum cv_err store_cert_policy(struct store *, int64_t, const char *, char **,
+	    struct store_policy *);
 enum cv_err store_cert_new_version(struct store *, const struct store_lock *,
 	    const struct store_new_version *);
 enum cv_err store_version_get(struct store *, int64_t, const char *,
 	    const char *, struct cv_version *);
 enum cv_err store_version_issue(struct store *, int64_t,
 	    const struct store_issue *);
+
+/* A version with its certificate chain and its key (secrets, keys). */
+struct store_keyed {
+	struct cv_version	 v;
+	char			*key_uid;	/* the sealing's associated data */
+	bool			 exportable;
+	struct cv_bytes		 pub;		/* SPKI DER */
+	struct cv_bytes		 sealed;
+	unsigned char		 nonce[12];
+	struct cv_bytes		*certs;		/* leaf first, then the chain */
+	size_t			 ncerts;
+};
+
+enum cv_err store_version_key(struct store *, int64_t, const char *,
+	    const char *, struct store_keyed *);
+void	 store_keyed_free(struct store_keyed *);
 
 /* store_pending.c */
 enum cv_err store_pending_get(struct store *, int64_t, const char *,
@@ -138,5 +168,34 @@ enum cv_err store_pending_delete(struct store *, int64_t);
 
 /* store_job.c: certvault-worker's work */
 enum cv_err store_job_purge_expired(struct store *, int *);
+
+/* store_deleted.c: soft-delete, and the rows of a backup */
+
+/* A certificate's row, locked FOR UPDATE for delete, recover and purge. */
+struct store_del_lock {
+	bool		 exists;
+	bool		 deleted;
+	bool		 purge_protection;	/* the vault's */
+	int64_t		 cert_id;
+};
+
+/* When a certificate was soft-deleted and will be purged (Unix seconds). */
+struct store_deleted {
+	int64_t		 deleted, scheduled_purge;
+};
+
+enum cv_err store_deleted_lock(struct store *, int64_t, const char *,
+	    struct store_del_lock *);
+enum cv_err store_deleted_mark(struct store *, int64_t, const char *);
+enum cv_err store_deleted_recover(struct store *, int64_t);
+enum cv_err store_deleted_purge(struct store *, int64_t);
+enum cv_err store_deleted_get(struct store *, int64_t, const char *,
+	    struct cv_version *, struct store_deleted *);
+enum cv_err store_deleted_list(struct store *, int64_t, const char *, int,
+	    bool, struct cv_deleted_item **, size_t *);
+enum cv_err store_backup_read(struct store *, int64_t, const char *,
+	    struct cv_backup *);
+enum cv_err store_backup_write(struct store *, int64_t,
+	    const struct cv_backup *, const char *);
 
 #endif /* STORE_H */

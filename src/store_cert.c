@@ -11,33 +11,16 @@
 #include "store.h"
 #include "store_int.h"
 
-/*
- * List up to limit live certificates of a vault whose names sort after
- * after (NULL: from the start), in name order: keyset pagination, so a
- * page boundary stays put while others insert.
- */
-enum cv_err
-store_cert_list(struct store *st, int64_t vault_id, const char *after,
-    int limit, struct cv_cert_item **items, size_t *n)
+/* Fill items from a result with the ITEM_COLUMNS. */
+static void
+items_from(const PGresult *res, struct cv_cert_item **items, size_t *n)
 {
-	PGresult		*res;
-	struct store_params	 p = { 0 };
-	char			 vid[32], lim[16];
-	enum cv_err		 er;
-	int			 i;
+	int	 i;
 
-	*items = NULL;
-	*n = 0;
-	snprintf(vid, sizeof(vid), "%lld", (long long)vault_id);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	store_param_text(&p, vid);
-	store_param_text(&p, after);
-	store_param_text(&p, lim);
-	if ((er = store_exec(st, STMT_CERT_LIST, &p, &res)) != CV_OK)
-		return er;
 	*items = cv_calloc((size_t)PQntuples(res), sizeof(**items));
 	for (i = 0; i < PQntuples(res); i++) {
 		(*items)[i].name = store_get(res, i, "name");
+		(*items)[i].version = store_get(res, i, "version");
 		(*items)[i].x5t = store_get(res, i, "x5t");
 		(*items)[i].enabled = store_get_bool(res, i, "enabled");
 		(*items)[i].nbf = store_get_int(res, i, "nbf");
@@ -47,8 +30,109 @@ store_cert_list(struct store *st, int64_t vault_id, const char *after,
 		(*items)[i].tags_json = store_get(res, i, "tags");
 	}
 	*n = (size_t)PQntuples(res);
+}
+
+/*
+ * List up to limit live certificates of a vault whose names sort after
+ * after (NULL: from the start), in name order: keyset pagination, so a
+ * page boundary stays put while others insert.  Certificates that have
+ * only a pending version are listed when include_pending is set.
+ */
+enum cv_err
+store_cert_list(struct store *st, int64_t vault_id, const char *after,
+    int limit, bool include_pending, struct cv_cert_item **items, size_t *n)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+
+	*items = NULL;
+	*n = 0;
+	store_param_int(&p, vault_id);
+	store_param_text(&p, after);
+	store_param_int(&p, limit);
+	store_param_bool(&p, include_pending);
+	if ((er = store_exec(st, STMT_CERT_LIST, &p, &res)) != CV_OK)
+		return er;
+	items_from(res, items, n);
 	PQclear(res);
 	return CV_OK;
+}
+
+/*
+ * List up to limit versions of a live certificate, oldest first, after
+ * the version after (NULL: from the first).
+ */
+enum cv_err
+store_cert_versions(struct store *st, int64_t vault_id, const char *name,
+    const char *after, int limit, struct cv_cert_item **items, size_t *n)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+
+	*items = NULL;
+	*n = 0;
+	store_param_int(&p, vault_id);
+	store_param_text(&p, name);
+	store_param_text(&p, after);
+	store_param_int(&p, limit);
+	if ((er = store_exec(st, STMT_CERT_VERSIONS, &p, &res)) != CV_OK)
+		return er;
+	items_from(res, items, n);
+	PQclear(res);
+	return CV_OK;
+}
+
+/*
+ * Set enabled (-1: keep) and tags (NULL: keep) of one version ("" for the
+ * latest); *version receives its id.  CV_ERR_CERT_NOT_FOUND if none.
+ */
+enum cv_err
+store_version_update(struct store *st, int64_t vault_id, const char *name,
+    const char *version, int enabled, const char *tags_json,
+    char out[33])
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+	char			*v;
+
+	store_param_int(&p, vault_id);
+	store_param_text(&p, name);
+	store_param_text(&p, version);
+	store_param_text(&p, enabled < 0 ? NULL : enabled ? "true" : "false");
+	store_param_text(&p, tags_json);
+	if ((er = store_exec(st, STMT_VERSION_UPDATE, &p, &res)) != CV_OK)
+		return er;
+	if (PQntuples(res) == 0)
+		er = CV_ERR_CERT_NOT_FOUND;
+	else if ((v = store_get(res, 0, "version")) != NULL) {
+		snprintf(out, 33, "%s", v);
+		free(v);
+	}
+	PQclear(res);
+	return er;
+}
+
+/* Replace the policy of a live certificate; CV_ERR_CERT_NOT_FOUND if none. */
+enum cv_err
+store_cert_policy_update(struct store *st, int64_t vault_id,
+    const char *name, const char *policy_json)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+	bool			 found;
+
+	store_param_int(&p, vault_id);
+	store_param_text(&p, name);
+	store_param_text(&p, policy_json);
+	if ((er = store_exec(st, STMT_CERT_POLICY_UPDATE, &p, &res)) != CV_OK)
+		return er;
+	found = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return found ? CV_OK : CV_ERR_CERT_NOT_FOUND;
 }
 
 void
@@ -106,10 +190,14 @@ store_cert_lock(struct store *st, int64_t vault_id, const char *name,
 	return er;
 }
 
-/* The stored policy of a live certificate; CV_ERR_CERT_NOT_FOUND if none. */
+/*
+ * The stored policy of a live certificate (and, if pol is not NULL, its
+ * name as stored and the policy's timestamps).  CV_ERR_CERT_NOT_FOUND if
+ * there is no such certificate.
+ */
 enum cv_err
 store_cert_policy(struct store *st, int64_t vault_id, const char *name,
-    char **json)
+    char **json, struct store_policy *pol)
 {
 	PGresult		*res;
 	struct store_params	 p = { 0 };
@@ -122,8 +210,14 @@ store_cert_policy(struct store *st, int64_t vault_id, const char *name,
 		return er;
 	if (PQntuples(res) == 0)
 		er = CV_ERR_CERT_NOT_FOUND;
-	else
+	else {
 		*json = store_get(res, 0, "policy");
+		if (pol != NULL) {
+			pol->name = store_get(res, 0, "name");
+			pol->created = store_get_int(res, 0, "created");
+			pol->updated = store_get_int(res, 0, "updated");
+		}
+	}
 	PQclear(res);
 	return er;
 }
@@ -140,8 +234,9 @@ param_bytes_or_null(struct store_params *p, const struct cv_bytes *b)
 
 /*
  * Under the lock lk: store the policy, replace any finished operation,
- * and insert the new key, version and operation.  The caller has checked
- * that no operation is in progress.
+ * and insert the new key, version (with its chain) and operation (none
+ * for an import).  The caller has checked that no operation is in
+ * progress.
  */
 enum cv_err
 store_cert_new_version(struct store *st, const struct store_lock *lk,
@@ -151,6 +246,7 @@ store_cert_new_version(struct store *st, const struct store_lock *lk,
 	struct store_params	 p = { 0 };
 	int64_t			 key_id, version_id;
 	enum cv_err		 er;
+	size_t			 i;
 	const struct cv_operation *op = nv->op;
 
 	store_param_int(&p, lk->cert_id);
@@ -203,6 +299,17 @@ store_cert_new_version(struct store *st, const struct store_lock *lk,
 		return er;
 	version_id = store_get_int(res, 0, "id");
 	PQclear(res);
+	for (i = 0; i < nv->chainsz; i++) {
+		p.n = 0;
+		store_param_int(&p, version_id);
+		store_param_bytes(&p, nv->chain[i].data, (int)nv->chain[i].len);
+		if ((er = store_exec(st, STMT_VERSION_CHAIN_APPEND, &p,
+		    &res)) != CV_OK)
+			return er;
+		PQclear(res);
+	}
+	if (op == NULL)
+		return CV_OK;
 
 	p.n = 0;
 	store_param_int(&p, lk->cert_id);
@@ -268,8 +375,6 @@ store_version_get(struct store *st, int64_t vault_id, const char *name,
 {
 	PGresult		*res;
 	struct store_params	 p = { 0 };
-	struct cv_bytes		 x5t;
-	char			*s;
 	enum cv_err		 er;
 
 	memset(v, 0, sizeof(*v));
@@ -282,33 +387,144 @@ store_version_get(struct store *st, int64_t vault_id, const char *name,
 		PQclear(res);
 		return CV_ERR_CERT_NOT_FOUND;
 	}
-	v->name = store_get(res, 0, "name");
-	if ((s = store_get(res, 0, "version")) != NULL) {
+	er = store_version_row(res, 0, v);
+	PQclear(res);
+	return er;
+}
+
+/*
+ * Fill v from row of a result with STMT_VERSION_GET's columns (also
+ * STMT_DELETED_GET's).  The caller releases v with cv_version_free, also
+ * on failure.
+ */
+enum cv_err
+store_version_row(const PGresult *res, int row, struct cv_version *v)
+{
+	struct cv_bytes		 x5t;
+	char			*s;
+	enum cv_err		 er;
+
+	v->name = store_get(res, row, "name");
+	if ((s = store_get(res, row, "version")) != NULL) {
 		strncpy(v->version, s, sizeof(v->version) - 1);
 		free(s);
 	}
-	if ((er = store_get_bytes(res, 0, "certificate_der", &v->der)) !=
-	    CV_OK || (er = store_get_bytes(res, 0, "x5t", &x5t)) != CV_OK)
-		goto out;
+	if ((er = store_get_bytes(res, row, "certificate_der", &v->der)) !=
+	    CV_OK || (er = store_get_bytes(res, row, "x5t", &x5t)) != CV_OK)
+		return er;
 	v->has_cert = v->der.len > 0 && x5t.len == sizeof(v->x5t);
 	if (v->has_cert)
 		memcpy(v->x5t, x5t.data, sizeof(v->x5t));
 	free(x5t.data);
-	v->enabled = store_get_bool(res, 0, "enabled");
-	v->nbf = store_get_int(res, 0, "nbf");
-	v->exp = store_get_int(res, 0, "exp");
-	v->created = store_get_int(res, 0, "created");
-	v->updated = store_get_int(res, 0, "updated");
-	v->tags_json = store_get(res, 0, "tags");
-	v->policy_json = store_get(res, 0, "policy");
-	v->policy_created = store_get_int(res, 0, "policy_created");
-	v->policy_updated = store_get_int(res, 0, "policy_updated");
-	v->has_pending = store_get_bool(res, 0, "has_pending");
-	v->recoverable_days = (int)store_get_int(res, 0, "retention_days");
-	v->purge_protection = store_get_bool(res, 0, "purge_protection");
-	v->content_type = store_get(res, 0, "content_type");
-	v->preserve_cert_order = store_get_bool(res, 0, "preserve_cert_order");
+	v->enabled = store_get_bool(res, row, "enabled");
+	v->nbf = store_get_int(res, row, "nbf");
+	v->exp = store_get_int(res, row, "exp");
+	v->created = store_get_int(res, row, "created");
+	v->updated = store_get_int(res, row, "updated");
+	v->tags_json = store_get(res, row, "tags");
+	v->policy_json = store_get(res, row, "policy");
+	v->policy_created = store_get_int(res, row, "policy_created");
+	v->policy_updated = store_get_int(res, row, "policy_updated");
+	v->has_pending = store_get_bool(res, row, "has_pending");
+	v->recoverable_days = (int)store_get_int(res, row, "retention_days");
+	v->purge_protection = store_get_bool(res, row, "purge_protection");
+	v->content_type = store_get(res, row, "content_type");
+	v->preserve_cert_order = store_get_bool(res, row,
+	    "preserve_cert_order");
+	return CV_OK;
+}
+
+void
+store_keyed_free(struct store_keyed *k)
+{
+	size_t	 i;
+
+	if (k == NULL)
+		return;
+	cv_version_free(&k->v);
+	free(k->key_uid);
+	free(k->pub.data);
+	free(k->sealed.data);
+	for (i = 0; i < k->ncerts; i++)
+		free(k->certs[i].data);
+	free(k->certs);
+	memset(k, 0, sizeof(*k));
+}
+
+/*
+ * An issued version of a live certificate ("" for the latest) with its
+ * chain and its key, still sealed.  CV_ERR_CERT_NOT_FOUND if none.
+ */
+enum cv_err
+store_version_key(struct store *st, int64_t vault_id, const char *name,
+    const char *version, struct store_keyed *k)
+{
+	PGresult		*res = NULL, *chain = NULL;
+	struct store_params	 p = { 0 };
+	struct cv_bytes		 b;
+	char			*s;
+	enum cv_err		 er;
+	int			 i;
+
+	memset(k, 0, sizeof(*k));
+	store_param_int(&p, vault_id);
+	store_param_text(&p, name);
+	store_param_text(&p, version);
+	if ((er = store_exec(st, STMT_VERSION_KEY, &p, &res)) != CV_OK)
+		return er;
+	if (PQntuples(res) == 0) {
+		er = CV_ERR_CERT_NOT_FOUND;
+		goto out;
+	}
+	k->v.name = store_get(res, 0, "name");
+	if ((s = store_get(res, 0, "version")) != NULL) {
+		snprintf(k->v.version, sizeof(k->v.version), "%s", s);
+		free(s);
+	}
+	k->v.has_cert = true;
+	k->v.enabled = store_get_bool(res, 0, "enabled");
+	k->v.nbf = store_get_int(res, 0, "nbf");
+	k->v.exp = store_get_int(res, 0, "exp");
+	k->v.created = store_get_int(res, 0, "created");
+	k->v.updated = store_get_int(res, 0, "updated");
+	k->v.tags_json = store_get(res, 0, "tags");
+	k->v.recoverable_days = (int)store_get_int(res, 0, "retention_days");
+	k->v.purge_protection = store_get_bool(res, 0, "purge_protection");
+	k->v.content_type = store_get(res, 0, "content_type");
+	k->key_uid = store_get(res, 0, "key_uid");
+	k->exportable = store_get_bool(res, 0, "exportable");
+	if ((er = store_get_bytes(res, 0, "certificate_der", &k->v.der)) !=
+	    CV_OK || (er = store_get_bytes(res, 0, "public_key", &k->pub)) !=
+	    CV_OK || (er = store_get_bytes(res, 0, "sealed_private_key",
+	    &k->sealed)) != CV_OK || (er = store_get_bytes(res, 0, "seal_nonce",
+	    &b)) != CV_OK)
+		goto out;
+	if (b.len == sizeof(k->nonce))
+		memcpy(k->nonce, b.data, sizeof(k->nonce));
+	free(b.data);
+	if ((er = store_get_bytes(res, 0, "x5t", &b)) != CV_OK)
+		goto out;
+	if (b.len == sizeof(k->v.x5t))
+		memcpy(k->v.x5t, b.data, sizeof(k->v.x5t));
+	free(b.data);
+
+	p.n = 0;
+	store_param_text(&p, PQgetvalue(res, 0, PQfnumber(res, "version_id")));
+	if ((er = store_exec(st, STMT_VERSION_CHAIN, &p, &chain)) != CV_OK)
+		goto out;
+	k->certs = cv_calloc((size_t)PQntuples(chain) + 1, sizeof(*k->certs));
+	k->certs[0].data = cv_malloc(k->v.der.len);
+	memcpy(k->certs[0].data, k->v.der.data, k->v.der.len);
+	k->certs[0].len = k->v.der.len;
+	k->ncerts = 1;
+	for (i = 0; i < PQntuples(chain); i++, k->ncerts++)
+		if ((er = store_get_bytes(chain, i, "der",
+		    &k->certs[k->ncerts])) != CV_OK)
+			goto out;
 out:
+	PQclear(chain);
 	PQclear(res);
+	if (er != CV_OK)
+		store_keyed_free(k);
 	return er;
 }

@@ -11,7 +11,10 @@
 
 #include "certvault.h"
 
-/* Every statement certvault runs; the SQL is in stmts[] in store_db.c. */
+/*
+ * Every statement certvault runs; the SQL is in stmts[] in store_db.c,
+ * each under its designated initialiser [STMT_NAME].
+ */
 enum stmt {
 	STMT_PING,
 	STMT_VAULT_RESOLVE,
@@ -41,6 +44,24 @@ enum stmt {
 	STMT_PENDING_COMPLETE,
 	STMT_PENDING_CANCEL,
 	STMT_VERSION_GET,
+	STMT_CERT_VERSIONS,
+	STMT_VERSION_UPDATE,
+	STMT_CERT_POLICY_UPDATE,
+	STMT_VERSION_KEY,
+	STMT_VERSION_CHAIN,
+	STMT_DELETED_LOCK,
+	STMT_DELETED_MARK,
+	STMT_DELETED_RECOVER,
+	STMT_DELETED_PURGE,
+	STMT_DELETED_GET,
+	STMT_DELETED_LIST,
+	STMT_BACKUP_CERT,
+	STMT_BACKUP_KEYS,
+	STMT_BACKUP_VERSIONS,
+	STMT_BACKUP_CHAINS,
+	STMT_RESTORE_CERT,
+	STMT_RESTORE_KEY,
+	STMT_RESTORE_VERSION,
 	STMT__MAX
 };
 
@@ -65,5 +86,6 @@ char	*store_get(const PGresult *, int, const char *);
 int64_t	 store_get_int(const PGresult *, int, const char *);
 bool	 store_get_bool(const PGresult *, int, const char *);
 enum cv_err store_pending_row(const PGresult *, int, struct cv_operation *);
+enum cv_err store_version_row(const PGresult *, int, struct cv_version *);
 
 #endif /* STORE_INT_H */

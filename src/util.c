@@ -106,6 +106,7 @@ cv_cert_items_free(struct cv_cert_item *items, size_t n)
 
 	for (i = 0; i < n; i++) {
 		free(items[i].name);
+		free(items[i].version);
 		free(items[i].x5t);
 		free(items[i].tags_json);
 	}
