@@ -235,6 +235,7 @@ char	*cv_asprintf(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 bool	cv_name_valid(const char *);
+int	cv_hexval(int);
 
 /*
  * One row of the deleted certificates list (DeletedCertificateItem):

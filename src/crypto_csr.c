@@ -79,19 +79,6 @@ dn_err(char **errmsg, const char *dn, const char *fmt, ...)
 }
 
 /* Value of hex digit c, or -1. */
-static int
-hexval(char c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Ask GnuTLS whether one translated RDN ("TYPE=value") is acceptable,
  * on a scratch DN.  Return 1 if it is, 0 if not.
@@ -166,7 +153,7 @@ dn_rdn(const char *dn, const char **pp, char **op, char **errmsg)
 				bs_last = 0;
 			continue;
 		}
-		if ((hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+		if ((hi = cv_hexval((unsigned char)p[1])) >= 0 && (lo = cv_hexval((unsigned char)p[2])) >= 0) {
 			c = (unsigned char)(hi << 4 | lo);
 			p += 2;
 			if (c < 0x20 || c == 0x7f) {

@@ -15,7 +15,10 @@
  * Exports carry no password, as Key Vault's secrets do: the key in a
  * plain PKCS#8 KeyBag, the certificates in an unencrypted SafeContents,
  * and an HMAC-SHA-256 MAC under the empty password, which OpenSSL 3,
- * GnuTLS and Node.js all read without being given a password.
+ * GnuTLS and Node.js all read without being given a password.  GnuTLS
+ * 3.7 derives the MAC key with 600000 iterations (about 30 ms, on export
+ * and again on every reader's side); encryption under an empty password
+ * would add cost and no secrecy.
  */
 #include "config.h"
 

@@ -49,21 +49,29 @@ h_page_size(const struct cv_req *req, int *out)
 }
 
 /*
- * A query flag such as includePending: "true"/"false", default false.
- * Return 0 on failure, 1 on success.
+ * The query of a certificate list (live or deleted): maxresults,
+ * includePending and the $skiptoken (a name: the last of the page
+ * before).  A bad one is recorded on resp as a 400.
  */
-int
-h_flag_param(const struct cv_req *req, const char *name, bool *out)
+enum cv_err
+h_list_params(const struct cv_req *req, struct cv_resp *resp, int *limit,
+    bool *pending, const char **after)
 {
-	const char	*v = cv_req_param(req, name);
+	const char	*v = cv_req_param(req, "includePending");
 
-	*out = false;
-	if (v == NULL || *v == '\0' || strcasecmp(v, "false") == 0)
-		return 1;
-	if (strcasecmp(v, "true") != 0)
-		return 0;
-	*out = true;
-	return 1;
+	if (!h_page_size(req, limit))
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "maxresults must "
+		    "be an integer between 1 and %d.", CERT_PAGE_MAX);
+	*pending = v != NULL && strcasecmp(v, "true") == 0;
+	if (v != NULL && *v != '\0' && !*pending &&
+	    strcasecmp(v, "false") != 0)
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
+		    "includePending must be true or false.");
+	*after = cv_req_param(req, "$skiptoken");
+	if (*after != NULL && !cv_name_valid(*after))
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
+		    "The $skiptoken is not valid.");
+	return CV_OK;
 }
 
 /*
@@ -111,16 +119,8 @@ h_cert_list(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
 	const char		*after;
 	enum cv_err		 er;
 
-	if (!h_page_size(req, &limit))
-		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "maxresults must "
-		    "be an integer between 1 and %d.", CERT_PAGE_MAX);
-	if (!h_flag_param(req, "includePending", &pending))
-		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
-		    "includePending must be true or false.");
-	after = cv_req_param(req, "$skiptoken");
-	if (after != NULL && !cv_name_valid(after))
-		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
-		    "The $skiptoken is not valid.");
+	if ((er = h_list_params(req, resp, &limit, &pending, &after)) != CV_OK)
+		return er;
 	if ((er = store_cert_list(ctx->store, req->vault.id, after, limit + 1,
 	    pending, &items, &n)) != CV_OK)
 		return er;
@@ -336,7 +336,7 @@ out:
  * or the name is soft-deleted, else store the new version.
  */
 static enum cv_err
-create_locked(struct cv_resp *resp, struct store *st, int64_t vault_id,
+version_locked(struct cv_resp *resp, struct store *st, int64_t vault_id,
     const char *name, const struct store_new_version *nv)
 {
 	struct store_lock	 lk;
@@ -368,6 +368,23 @@ out:
 }
 
 /*
+ * Store a new version of name, made before any lock (create, import):
+ * the 409 rules of the seed hold under the certificate's row lock.  A
+ * serialization failure or deadlock is retried once.
+ */
+enum cv_err
+h_cert_store_version(struct cv_resp *resp, struct store *st,
+    int64_t vault_id, const char *name, const struct store_new_version *nv)
+{
+	enum cv_err	 er;
+
+	if ((er = version_locked(resp, st, vault_id, name, nv)) ==
+	    CV_ERR_RETRY)
+		er = version_locked(resp, st, vault_id, name, nv);
+	return er;
+}
+
+/*
  * POST /certificates/{name}/create.  Self: the certificate is made here
  * and the operation stored completed, though the 202 says inProgress as
  * the SDK pollers expect.  Unknown: the CSR waits for a merge.
@@ -384,7 +401,6 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	const char		*name = req->args[0];
 	char			*msg = NULL, *stored = NULL, *base;
 	enum cv_err		 er;
-	int			 tries;
 
 	memset(&c, 0, sizeof(c));
 	memset(&op, 0, sizeof(op));
@@ -470,12 +486,8 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	nv.preserve_cert_order = c.preserve_cert_order;
 	nv.op = &op;
 
-	/* A serialization failure or deadlock is retried once. */
-	for (tries = 0; tries < 2; tries++)
-		if ((er = create_locked(resp, ctx->store, req->vault.id, name,
-		    &nv)) != CV_ERR_RETRY)
-			break;
-	if (er != CV_OK)
+	if ((er = h_cert_store_version(resp, ctx->store, req->vault.id, name,
+	    &nv)) != CV_OK)
 		goto out;
 
 	base = http_base_url(req);

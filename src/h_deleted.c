@@ -142,16 +142,8 @@ h_deleted_list(struct cv_req *req, struct cv_resp *resp,
 	char			*base, *next = NULL;
 	enum cv_err		 er;
 
-	if (!h_page_size(req, &limit))
-		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "maxresults must "
-		    "be an integer between 1 and %d.", H_PAGE_MAX);
-	if (!h_flag_param(req, "includePending", &pending))
-		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
-		    "includePending must be true or false.");
-	after = cv_req_param(req, "$skiptoken");
-	if (after != NULL && !cv_name_valid(after))
-		return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
-		    "The $skiptoken is not valid.");
+	if ((er = h_list_params(req, resp, &limit, &pending, &after)) != CV_OK)
+		return er;
 	/* One more than the page tells whether there is a next page. */
 	if ((er = store_deleted_list(ctx->store, req->vault.id, after,
 	    limit + 1, pending, &items, &n)) != CV_OK)

@@ -60,38 +60,6 @@ import_policy(struct cv_resp *resp, struct cv_create *c,
 	return er;
 }
 
-/* Under the certificate's lock: the 409 rules, then the new version. */
-static enum cv_err
-import_locked(struct cv_resp *resp, struct store *st, int64_t vault_id,
-    const char *name, const struct store_new_version *nv)
-{
-	struct store_lock	 lk;
-	enum cv_err		 er;
-
-	if ((er = store_begin(st)) != CV_OK)
-		return er;
-	if ((er = store_cert_lock(st, vault_id, name, nv->policy_json,
-	    &lk)) != CV_OK)
-		goto out;
-	if (lk.deleted) {
-		er = kv_err_set(resp, CV_ERR_CONFLICT, "Certificate %s is "
-		    "currently in a deleted but recoverable state, and its name "
-		    "cannot be reused; in this state, the certificate can only "
-		    "be recovered or purged.", name);
-		goto out;
-	}
-	if (lk.has_op && strcmp(lk.op.status, "inProgress") == 0) {
-		er = kv_err_set(resp, CV_ERR_PENDING_CONFLICT, NULL);
-		goto out;
-	}
-	if ((er = store_cert_new_version(st, &lk, nv)) == CV_OK)
-		er = store_commit(st);
-out:
-	store_rollback(st);
-	store_lock_free(&lk);
-	return er;
-}
-
 enum cv_err
 h_cert_import(struct cv_req *req, struct cv_resp *resp,
     const struct cv_ctx *ctx)
@@ -174,10 +142,8 @@ h_cert_import(struct cv_req *req, struct cv_resp *resp,
 	nv.preserve_cert_order = c.preserve_cert_order;
 	nv.chain = imp.certs + 1;
 	nv.chainsz = imp.ncerts - 1;
-	if ((er = import_locked(resp, ctx->store, req->vault.id, name,
-	    &nv)) == CV_ERR_RETRY)
-		er = import_locked(resp, ctx->store, req->vault.id, name, &nv);
-	if (er == CV_OK)
+	if ((er = h_cert_store_version(resp, ctx->store, req->vault.id, name,
+	    &nv)) == CV_OK)
 		er = h_cert_bundle(req, resp, ctx, name, version, 200);
 out:
 	free(msg);

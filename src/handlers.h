@@ -28,11 +28,15 @@ enum cv_err h_cert_versions(struct cv_req *, struct cv_resp *,
 enum cv_err h_cert_update(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 enum cv_err h_key_uid(char [37]);
+struct store_new_version;
+enum cv_err h_cert_store_version(struct cv_resp *, struct store *, int64_t,
+	    const char *, const struct store_new_version *);
 
 /* Key Vault caps a list page at 25 items, which is also the default. */
 #define H_PAGE_MAX 25
 int	 h_page_size(const struct cv_req *, int *);
-int	 h_flag_param(const struct cv_req *, const char *, bool *);
+enum cv_err h_list_params(const struct cv_req *, struct cv_resp *, int *,
+	    bool *, const char **);
 enum cv_err h_cert_bundle(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *, const char *, const char *, int);
 

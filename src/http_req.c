@@ -27,19 +27,6 @@ static const char *const method_names[CV_METHOD__MAX] = {
 	NULL,		/* CV_METHOD_OTHER */
 };
 
-static int
-hexval(int c)
-{
-
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode the n bytes at s into a new string; with plus, '+' means
  * a space (query strings).  A malformed escape or an encoded NUL is
@@ -58,8 +45,8 @@ http_percent_decode(const char *s, size_t n, bool plus, char **out)
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				goto bad;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = cv_hexval((unsigned char)s[i + 1]);
+			lo = cv_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto bad;
 			d[j++] = (char)(hi << 4 | lo);

@@ -788,11 +788,48 @@ out:
 	return CV_OK;
 }
 
+/*
+ * attributes.enabled and tags of a merge or update body into m; nbf and
+ * exp are the certificate's own and ignored.  Return false on failure.
+ */
+static bool
+enabled_and_tags(json_t *doc, struct cv_merge *m, struct jerr *e)
+{
+	json_t	*at, *en;
+
+	at = member(doc, "attributes");
+	if (!want_object(at, "attributes", e) || !get_tags(doc, &m->tags_json,
+	    e))
+		return false;
+	if ((en = member(at, "enabled")) != NULL) {
+		if (!json_is_boolean(en))
+			return fail(e, "attributes.enabled must be true or "
+			    "false.");
+		m->enabled = json_is_true(en);
+	}
+	return true;
+}
+
+/* Finish a merge or update parse: on failure free m and pass the message. */
+static enum cv_err
+merge_done(json_t *doc, bool ok, struct cv_merge *m, struct jerr *e,
+    char **errmsg)
+{
+
+	json_decref(doc);
+	if (!ok) {
+		kv_merge_free(m);
+		*errmsg = e->msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
 enum cv_err
 kv_json_merge_parse(const char *body, struct cv_merge *m, char **errmsg)
 {
 	struct jerr	 e = { NULL };
-	json_t		*doc, *at, *en;
+	json_t		*doc;
 	bool		 ok = false;
 
 	*errmsg = NULL;
@@ -810,26 +847,9 @@ kv_json_merge_parse(const char *body, struct cv_merge *m, char **errmsg)
 		fail(&e, "x5c must hold at least one certificate.");
 		goto out;
 	}
-	at = member(doc, "attributes");
-	if (!want_object(at, "attributes", &e) || !get_tags(doc, &m->tags_json,
-	    &e))
-		goto out;
-	if ((en = member(at, "enabled")) != NULL) {
-		if (!json_is_boolean(en)) {
-			fail(&e, "attributes.enabled must be true or false.");
-			goto out;
-		}
-		m->enabled = json_is_true(en);
-	}
-	ok = true;
+	ok = enabled_and_tags(doc, m, &e);
 out:
-	json_decref(doc);
-	if (!ok) {
-		kv_merge_free(m);
-		*errmsg = e.msg;
-		return CV_ERR_BAD_PARAMETER;
-	}
-	return CV_OK;
+	return merge_done(doc, ok, m, &e, errmsg);
 }
 
 void
@@ -964,41 +984,21 @@ kv_json_bundle(struct cv_resp *resp, int status, const char *base,
 
 /*
  * The body of PATCH /certificates/{name}/{version}: attributes.enabled
- * and tags into m (x5c stays empty).  nbf and exp are accepted and
- * ignored: they are the certificate's own.
+ * and tags into m (x5c stays empty).
  */
 enum cv_err
 kv_json_update_parse(const char *body, struct cv_merge *m, char **errmsg)
 {
 	struct jerr	 e = { NULL };
-	json_t		*doc, *at, *en;
-	bool		 ok = false;
+	json_t		*doc;
+	bool		 ok;
 
 	*errmsg = NULL;
 	memset(m, 0, sizeof(*m));
 	m->enabled = -1;
-	if ((doc = load_body(body, &e)) == NULL)
-		goto out;
-	at = member(doc, "attributes");
-	if (!want_object(at, "attributes", &e) || !get_tags(doc, &m->tags_json,
-	    &e))
-		goto out;
-	if ((en = member(at, "enabled")) != NULL) {
-		if (!json_is_boolean(en)) {
-			fail(&e, "attributes.enabled must be true or false.");
-			goto out;
-		}
-		m->enabled = json_is_true(en);
-	}
-	ok = true;
-out:
-	json_decref(doc);
-	if (!ok) {
-		kv_merge_free(m);
-		*errmsg = e.msg;
-		return CV_ERR_BAD_PARAMETER;
-	}
-	return CV_OK;
+	ok = (doc = load_body(body, &e)) != NULL &&
+	    enabled_and_tags(doc, m, &e);
+	return merge_done(doc, ok, m, &e, errmsg);
 }
 
 /*

@@ -80,6 +80,20 @@ cv_asprintf(const char *fmt, ...)
 	return p;
 }
 
+/* The value of a hexadecimal digit, or -1. */
+int
+cv_hexval(int c)
+{
+
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /*
  * Key Vault object names: ^[0-9a-zA-Z-]{1,127}$.  Return true if valid.
  */
