@@ -49,6 +49,9 @@ static int material;
 #define M_NO_CERT	"The imported data holds no certificate."
 #define M_MISMATCH	"The private key does not match any certificate in " \
 			"the imported data."
+#define M_KEY_TYPE	"The private key is of a type that is not " \
+			"supported: use RSA, or EC on the curve P-256, P-384 " \
+			"or P-521."
 
 /*
  * Run a shell command in the scratch directory, output discarded.
@@ -540,6 +543,44 @@ test_pem_ec(void)
 	free(b64);
 	free(text);
 	CU_ASSERT_PTR_NULL(err);
+}
+
+/* Keys Key Vault certificates do not have: refused by their type. */
+static void
+test_unsupported_keys(void)
+{
+	if (!have_material()) {
+		CU_PASS("openssl not available: skipped");
+		return;
+	}
+	if (sh("openssl genpkey -algorithm ED25519 -out ed.key && "
+	    "openssl req -x509 -key ed.key -subj /CN=ed -days 1 -out ed.crt "
+	    "&& cat ed.key ed.crt >ed.pem") == 0)
+		import_pem_file("ed.pem", NULL, 0, M_KEY_TYPE);
+	else
+		CU_PASS("openssl Ed25519 not available: skipped");
+	if (sh("openssl genpkey -algorithm RSA-PSS -out pss.key && "
+	    "openssl req -x509 -key pss.key -subj /CN=pss -days 1 "
+	    "-out pss.crt && cat pss.crt pss.key >pss.pem") == 0)
+		import_pem_file("pss.pem", NULL, 0, M_KEY_TYPE);
+	else
+		CU_PASS("openssl RSA-PSS not available: skipped");
+	/* P-256K: GnuTLS cannot read the key at all (c-style.md 8). */
+	if (sh("openssl ecparam -name secp256k1 -genkey -noout -out k1.key "
+	    "&& openssl req -x509 -key k1.key -subj /CN=k1 -days 1 "
+	    "-out k1.crt && cat k1.key k1.crt >k1.pem && "
+	    "openssl pkcs8 -topk8 -in k1.key -nocrypt -out k1.p8 && "
+	    "openssl pkcs8 -topk8 -in k1.key -passout pass:z -out k1.p8e && "
+	    "cat k1.p8e k1.crt >k1e.pem && "
+	    "openssl pkcs12 -export -inkey k1.key -in k1.crt -passout pass:p "
+	    "-out k1.pfx") == 0) {
+		import_pem_file("k1.pem", NULL, 0, M_KEY_TYPE);
+		import_pem_file("k1.p8", NULL, 0, M_KEY_TYPE);
+		import_pem_file("k1e.pem", "z", 0, M_KEY_TYPE);
+		import_file("k1.pfx", "p", 0, M_KEY_TYPE);
+		import_file("k1.pfx", "wrong", 0, M_P12_PWD);
+	} else
+		CU_PASS("openssl secp256k1 not available: skipped");
 }
 
 static void
@@ -1235,6 +1276,7 @@ static const struct cu_test tests[] = {
 	{ "import: PKCS#12 by certtool", test_p12_certtool },
 	{ "import: PEM, RSA key forms and errors", test_pem },
 	{ "import: PEM, EC (SEC1), base64 of PEM", test_pem_ec },
+	{ "import: unsupported key types", test_unsupported_keys },
 	{ "import: garbage", test_garbage },
 	{ "export: PKCS#12 round trip, OpenSSL/GnuTLS/Node", test_export_pkcs12 },
 	{ "export: PEM round trip", test_export_pem },
