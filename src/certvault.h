@@ -142,6 +142,25 @@ struct cv_operation {
 void	cv_operation_free(struct cv_operation *);
 
 /*
+ * An issuer object of a vault (Key Vault's IssuerBundle, credentials
+ * aside).  Strings are owned; cv_issuer_free() releases them.
+ */
+struct cv_issuer {
+	int64_t		 id;
+	char		*name;
+	char		*provider;	/* LocalCA, DigiCert, ACME, … */
+	bool		 enabled;
+	char		*account_id;	/* credentials.account_id, or NULL */
+	char		*organization_id; /* org_details.id, or NULL */
+	char		*admin_details_json; /* org_details.admin_details */
+	bool		 requires_approval;
+	bool		 has_password;	/* credentials.pwd is stored, sealed */
+	int64_t		 created, updated;
+};
+
+void	cv_issuer_free(struct cv_issuer *);
+
+/*
  * One certificate version with what a CertificateBundle shows of it.
  * has_cert is false while the version waits for its certificate.
  */

@@ -385,6 +385,28 @@ h_cert_store_version(struct cv_resp *resp, struct store *st,
 }
 
 /*
+ * The issuer object a policy names must exist and be enabled; *iss is
+ * filled for the caller.  A 400 names the issuer otherwise.
+ */
+enum cv_err
+h_issuer_usable(struct cv_resp *resp, const struct cv_ctx *ctx,
+    int64_t vault_id, const char *name, struct cv_issuer *iss)
+{
+	enum cv_err	 er;
+
+	er = store_issuer_get(ctx->store, vault_id, name, iss);
+	if (er == CV_ERR_NOT_FOUND)
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The issuer '%s' "
+		    "does not exist in this vault.", name);
+	if (er != CV_OK)
+		return er;
+	if (!iss->enabled)
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The issuer '%s' "
+		    "is disabled.", name);
+	return CV_OK;
+}
+
+/*
  * POST /certificates/{name}/create.  Self: the certificate is made here
  * and the operation stored completed, though the 202 says inProgress as
  * the SDK pollers expect.  Unknown: the CSR waits for a merge.
@@ -398,6 +420,7 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	struct cv_operation	 op;
 	struct store_new_version nv;
 	struct made		 m;
+	struct cv_issuer	 iss;
 	const char		*name = req->args[0];
 	char			*msg = NULL, *stored = NULL, *base;
 	enum cv_err		 er;
@@ -405,6 +428,7 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	memset(&c, 0, sizeof(c));
 	memset(&op, 0, sizeof(op));
 	memset(&m, 0, sizeof(m));
+	memset(&iss, 0, sizeof(iss));
 	if ((er = check_name(resp, name)) != CV_OK)
 		return er;
 	if ((er = kv_json_create_parse(req->body, &c, &msg)) != CV_OK) {
@@ -426,11 +450,10 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 			goto out;
 	}
 	pol = &c.policy;
-	if (pol->issuer_kind == CV_ISSUER_OBJECT) {
-		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The issuer '%s' "
-		    "does not exist in this vault.", pol->issuer);
+	if (pol->issuer_kind == CV_ISSUER_OBJECT &&
+	    (er = h_issuer_usable(resp, ctx, req->vault.id, pol->issuer,
+	    &iss)) != CV_OK)
 		goto out;
-	}
 	if (pol->x509.subject[0] != '\0' &&
 	    (er = crypto_dn_check(pol->x509.subject, &msg)) != CV_OK) {
 		kv_err_set(resp, er, "policy.x509_props.subject: %s",
@@ -449,12 +472,14 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	if ((er = crypto_random_hex(op.request_id, 16)) != CV_OK)
 		goto out;
 	op.issuer_name = pol->issuer;
+	op.issuer_provider = iss.provider;
 	op.cty = pol->cty;
 	op.cert_transparency = pol->cert_transparency;
 	op.csr = m.csr;
 	op.status = pol->issuer_kind == CV_ISSUER_SELF ? "completed" :
 	    "inProgress";
 	op.status_details = pol->issuer_kind == CV_ISSUER_SELF ? NULL :
+	    pol->issuer_kind == CV_ISSUER_OBJECT ? DETAILS_ISSUER :
 	    DETAILS_MERGE;
 	op.preserve_cert_order = c.preserve_cert_order;
 
@@ -495,8 +520,8 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	    "api-version=%s&request_id=%s", base, name, req->api_version,
 	    op.request_id);
 	op.status = "inProgress";
-	op.status_details = pol->issuer_kind == CV_ISSUER_SELF ?
-	    DETAILS_ISSUER : DETAILS_MERGE;
+	op.status_details = pol->issuer_kind == CV_ISSUER_UNKNOWN ?
+	    DETAILS_MERGE : DETAILS_ISSUER;
 	er = kv_json_operation(resp, 202, base, &op);
 	free(base);
 out:
@@ -504,5 +529,6 @@ out:
 	free(stored);
 	made_free(&m);
 	kv_create_free(&c);
+	cv_issuer_free(&iss);
 	return er;
 }

@@ -60,10 +60,12 @@ h_policy_update(struct cv_req *req, struct cv_resp *resp,
 {
 	struct store_policy	 pol = { NULL, 0, 0 };
 	struct cv_policy	 p;
+	struct cv_issuer	 iss;
 	char			*stored = NULL, *merged = NULL, *msg = NULL;
 	enum cv_err		 er;
 
 	memset(&p, 0, sizeof(p));
+	memset(&iss, 0, sizeof(iss));
 	er = store_cert_policy(ctx->store, req->vault.id, req->args[0],
 	    &stored, &pol);
 	if (er == CV_ERR_CERT_NOT_FOUND) {
@@ -78,11 +80,10 @@ h_policy_update(struct cv_req *req, struct cv_resp *resp,
 		kv_err_set(resp, CV_ERR_BAD_PARAMETER, "%s", msg);
 		goto out;
 	}
-	if (p.issuer_kind == CV_ISSUER_OBJECT) {
-		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The issuer '%s' "
-		    "does not exist in this vault.", p.issuer);
+	if (p.issuer_kind == CV_ISSUER_OBJECT &&
+	    (er = h_issuer_usable(resp, ctx, req->vault.id, p.issuer,
+	    &iss)) != CV_OK)
 		goto out;
-	}
 	if (p.x509.subject[0] != '\0' &&
 	    (er = crypto_dn_check(p.x509.subject, &msg)) != CV_OK) {
 		kv_err_set(resp, er, "policy.x509_props.subject: %s",
@@ -105,6 +106,7 @@ h_policy_update(struct cv_req *req, struct cv_resp *resp,
 	    &stored, &pol)) == CV_OK)
 		er = policy_answer(req, resp, stored, &pol);
 out:
+	cv_issuer_free(&iss);
 	kv_policy_free(&p);
 	free(stored);
 	free(merged);

@@ -28,6 +28,8 @@ enum cv_err h_cert_versions(struct cv_req *, struct cv_resp *,
 enum cv_err h_cert_update(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 enum cv_err h_key_uid(char [37]);
+enum cv_err h_issuer_usable(struct cv_resp *, const struct cv_ctx *, int64_t,
+	    const char *, struct cv_issuer *);
 struct store_new_version;
 enum cv_err h_cert_store_version(struct cv_resp *, struct store *, int64_t,
 	    const char *, const struct store_new_version *);

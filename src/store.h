@@ -159,6 +159,10 @@ enum cv_err store_version_key(struct store *, int64_t, const char *,
 	    const char *, struct store_keyed *);
 void	 store_keyed_free(struct store_keyed *);
 
+/* store_issuer.c */
+enum cv_err store_issuer_get(struct store *, int64_t, const char *,
+	    struct cv_issuer *);
+
 /* store_pending.c */
 enum cv_err store_pending_get(struct store *, int64_t, const char *,
 	    struct cv_operation *);

@@ -37,6 +37,15 @@
 	"(lv.certificate_der IS NOT NULL) DESC, lv.created_at DESC, " \
 	"lv.id DESC LIMIT 1)"
 
+/* What a read of an issuer object returns (struct cv_issuer). */
+#define ISSUER_COLUMNS \
+	"i.id, i.name, i.provider, i.enabled, i.account_id, " \
+	"i.organization_id, i.admin_details::text AS admin_details, " \
+	"i.requires_approval, extract(epoch FROM i.created_at)::bigint " \
+	"AS created, extract(epoch FROM i.updated_at)::bigint AS updated, " \
+	"EXISTS (SELECT 1 FROM issuer_credentials ic WHERE ic.issuer_id = " \
+	"i.id AND ic.credential_type = 'password') AS has_password "
+
 /* What every read of a pending operation returns. */
 #define PENDING_COLUMNS \
 	"p.id AS op_id, p.target_version_id, p.request_id, p.issuer_name, " \
@@ -175,9 +184,10 @@ static const char *const stmts[STMT__MAX] = {
 	"INSERT INTO pending_operations (certificate_id, target_version_id, "
 	"request_id, issuer_name, issuer_provider, certificate_type, "
 	"certificate_transparency, csr, status, status_details, "
-	"preserve_cert_order, finished_at) "
+	"preserve_cert_order, finished_at, next_attempt_at) "
 	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-	"CASE WHEN $9 = 'inProgress' THEN NULL ELSE now() END)",
+	"CASE WHEN $9 = 'inProgress' THEN NULL ELSE now() END, "
+	"CASE WHEN $9 = 'inProgress' AND $5::text IS NOT NULL THEN now() END)",
 	/* STMT_VERSION_ISSUE: the pending version gets its certificate. */
 	[STMT_VERSION_ISSUE] =
 	"UPDATE certificate_versions SET certificate_der = $2, x5t = $3, "
@@ -264,6 +274,10 @@ static const char *const stmts[STMT__MAX] = {
 	"SELECT d.der FROM certificate_versions v "
 	"CROSS JOIN LATERAL unnest(v.chain_der) WITH ORDINALITY AS d(der, n) "
 	"WHERE v.id = $1 ORDER BY d.n",
+	/* An issuer object of a vault, by name. */
+	[STMT_ISSUER_GET] =
+	"SELECT " ISSUER_COLUMNS "FROM issuers i "
+	"WHERE i.vault_id = $1 AND lower(i.name) = lower($2)",
 	/*
 	 * STMT_DELETED_LOCK: the certificate's row lock, as STMT_CERT_LOCK,
 	 * with what delete, recover and purge decide on.

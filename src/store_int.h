@@ -49,6 +49,7 @@ enum stmt {
 	STMT_CERT_POLICY_UPDATE,
 	STMT_VERSION_KEY,
 	STMT_VERSION_CHAIN,
+	STMT_ISSUER_GET,
 	STMT_DELETED_LOCK,
 	STMT_DELETED_MARK,
 	STMT_DELETED_RECOVER,
@@ -86,6 +87,7 @@ char	*store_get(const PGresult *, int, const char *);
 int64_t	 store_get_int(const PGresult *, int, const char *);
 bool	 store_get_bool(const PGresult *, int, const char *);
 enum cv_err store_pending_row(const PGresult *, int, struct cv_operation *);
+void	 store_issuer_row(const PGresult *, int, struct cv_issuer *);
 enum cv_err store_version_row(const PGresult *, int, struct cv_version *);
 
 #endif /* STORE_INT_H */

@@ -172,3 +172,17 @@ cv_version_free(struct cv_version *v)
 	free(v->content_type);
 	memset(v, 0, sizeof(*v));
 }
+
+void
+cv_issuer_free(struct cv_issuer *is)
+{
+
+	if (is == NULL)
+		return;
+	free(is->name);
+	free(is->provider);
+	free(is->account_id);
+	free(is->organization_id);
+	free(is->admin_details_json);
+	memset(is, 0, sizeof(*is));
+}
