@@ -11,92 +11,28 @@
 // resource="https://vault.localhost".
 //
 // Every certificate name starts with CERTVAULT_SDK_PREFIX; the wrapper
-// removes those certificates from the database afterwards (there is no
-// delete route yet).
+// removes those certificates from the database afterwards. The shared
+// set-up is in common.mjs.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 import { CertificateClient } from "@azure/keyvault-certificates";
 
-const env = process.env;
-for (const v of ["CERTVAULT_TOKEN", "CERTVAULT_VAULT_HOST", "CERTVAULT_HTTPS_PORT"]) {
-  if (!env[v]) throw new Error(`${v} is not set: run me through tests/integration/t_sdk_certificates.sh`);
-}
-const vaultUrl = `https://${env.CERTVAULT_VAULT_HOST}:${env.CERTVAULT_HTTPS_PORT}`;
-const prefix = env.CERTVAULT_SDK_PREFIX || `sdk-${randomBytes(4).toString("hex")}-`;
-
-// Any TokenCredential will do: hand the SDK the stack's access token.
-const credential = {
-  getToken: async () => ({ token: env.CERTVAULT_TOKEN, expiresOnTimestamp: Date.now() + 3600e3 }),
-};
-
-// Poll fast: the service finishes Self certificates within the request.
-const fast = { intervalInMs: 100 };
+import {
+  credential, expectRestError, env, fast, makeTestCa, pemBody, prefix, sha1, signCsr, vaultUrl,
+} from "./common.mjs";
 
 const client = new CertificateClient(vaultUrl, credential);
 
-// --- a throwaway CA made with GnuTLS certtool -------------------------------
-let work;
-let caKey;
-let caCert;
-
-function certtool(args) {
-  return execFileSync("certtool", args, { stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function pemArmour(label, der) {
-  const b64 = Buffer.from(der).toString("base64").match(/.{1,64}/g).join("\n");
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
-
-// Sign a CSR (DER bytes, as the SDK hands it out) with the test CA; returns
-// the leaf's PEM text.
-function signCsr(csrDer, tag) {
-  const req = join(work, `${tag}.csr`);
-  const out = join(work, `${tag}.crt`);
-  const tmpl = join(work, `${tag}.tmpl`);
-  writeFileSync(req, pemArmour("CERTIFICATE REQUEST", csrDer));
-  writeFileSync(tmpl, `serial = ${Date.now()}\nexpiration_days = 30\nhonor_crq_extensions\n`);
-  certtool(["--generate-certificate", "--load-request", req, "--load-ca-certificate", caCert,
-    "--load-ca-privkey", caKey, "--template", tmpl, "--outfile", out]);
-  return readFileSync(out, "utf8");
-}
-
-// The base64 body of a PEM certificate (armour and line breaks removed).
-function pemBody(pem) {
-  return pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
-}
-
-function sha1(bytes) {
-  return createHash("sha1").update(bytes).digest();
-}
-
-async function expectRestError(promise, statusCode) {
-  await assert.rejects(promise, (err) => {
-    assert.equal(err.name, "RestError", `expected a RestError, got ${err.name}: ${err.message}`);
-    assert.equal(err.statusCode, statusCode, `status of ${err.message}`);
-    return true;
-  });
-}
+// A throwaway CA made with GnuTLS certtool.
+let ca;
 
 before(() => {
-  work = mkdtempSync(join(tmpdir(), "certvault-sdk-"));
-  caKey = join(work, "ca.key");
-  caCert = join(work, "ca.crt");
-  writeFileSync(join(work, "ca.tmpl"),
-    'cn = "certvault SDK test CA"\nca\ncert_signing_key\ncrl_signing_key\nexpiration_days = 30\n');
-  certtool(["--generate-privkey", "--key-type=ecdsa", "--curve=secp256r1", "--outfile", caKey]);
-  certtool(["--generate-self-signed", "--load-privkey", caKey, "--template",
-    join(work, "ca.tmpl"), "--outfile", caCert]);
+  ca = makeTestCa();
 });
 
 after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (ca) ca.dispose();
 });
 
 describe("bearer challenge", () => {
@@ -231,8 +167,8 @@ describe("issuer Unknown", () => {
     const { csr, status } = opPoller.getOperationState().certificateOperation;
     assert.equal(status, "inProgress");
 
-    const leafPem = signCsr(csr, "merge");
-    const caPem = readFileSync(caCert, "utf8");
+    const leafPem = signCsr(ca, csr, "merge");
+    const caPem = ca.pem();
     // The SDK README's recipe: the PEM body as text bytes; the SDK encodes
     // them as base64 once more on the wire.
     const merged = await client.mergeCertificate(name, [Buffer.from(pemBody(leafPem)), Buffer.from(pemBody(caPem))]);
