@@ -7,16 +7,23 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "certvault.h"
 #include "cfg.h"
 #include "crypto.h"
 #include "http.h"
+#include "lifetime.h"
 #include "log.h"
 #include "store.h"
+#include "worker.h"
 
 #ifndef PKGDATADIR
 #define PKGDATADIR "/usr/local/share/certvault"
@@ -36,7 +43,13 @@ usage(void)
 	    "[--permissions p1,p2,...] [--expires-days N]\n"
 	    "  token list [--vault NAME]\n"
 	    "  token revoke ID\n"
-	    "  master-key create [PATH]\n");
+	    "  master-key create [PATH]\n"
+	    "  operation list [--vault NAME]\n"
+	    "  operation approve VAULT CERTIFICATE [--by NAME]\n"
+	    "  operation reject VAULT CERTIFICATE --reason TEXT\n"
+	    "  issuer ca-certificate VAULT ISSUER\n"
+	    "  lifetime run [--as-of TIME] [--vault NAME] "
+	    "[--certificate NAME]\n");
 	exit(2);
 }
 
@@ -358,6 +371,336 @@ cmd_master_key(const struct cv_cfg *cfg, int argc, char *argv[])
 	return 0;
 }
 
+/* operation list [--vault NAME]: pending_operations_overview. */
+static int
+op_list(struct store *st, int argc, char *argv[])
+{
+	struct store_op_row	*rows;
+	const char		*vault = NULL;
+	size_t			 n, i;
+	enum cv_err		 er;
+
+	if (argc == 4 && strcmp(argv[2], "--vault") == 0)
+		vault = argv[3];
+	else if (argc != 2)
+		usage();
+	if ((er = store_issue_list(st, vault, &rows, &n)) != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+		return 1;
+	}
+	printf("%-16s %-24s %-10s %-16s %-12s %-8s %-20s %-16s %s\n", "VAULT",
+	    "CERTIFICATE", "STATUS", "ISSUER", "PROVIDER", "ATTEMPTS",
+	    "NEXT-ATTEMPT", "AGE", "CLAIMED-BY");
+	for (i = 0; i < n; i++) {
+		printf("%-16s %-24s %-10s %-16s %-12s %-8d %-20s %-16s %s\n",
+		    rows[i].vault, rows[i].cert, rows[i].status,
+		    rows[i].issuer, rows[i].provider == NULL ? "-" :
+		    rows[i].provider, rows[i].attempts,
+		    rows[i].next_attempt == NULL ? "-" : rows[i].next_attempt,
+		    rows[i].age, rows[i].claimed_by == NULL ? "-" :
+		    rows[i].claimed_by);
+		printf("    request_id %s\n", rows[i].request_id);
+		if (rows[i].approved_by != NULL)
+			printf("    approved by %s\n", rows[i].approved_by);
+		if (rows[i].cancellation_requested)
+			printf("    cancellation requested\n");
+		if (rows[i].error_code != NULL)
+			printf("    error: %s: %s\n", rows[i].error_code,
+			    rows[i].error_message == NULL ? "" :
+			    rows[i].error_message);
+		if (rows[i].worker_last_error != NULL)
+			printf("    last worker error: %s\n",
+			    rows[i].worker_last_error);
+	}
+	store_op_rows_free(rows, n);
+	return 0;
+}
+
+/*
+ * operation approve|reject VAULT CERTIFICATE: under the certificate's
+ * row lock, so that neither a client nor a worker changes the operation
+ * meanwhile; a worker that finishes later finds it decided.
+ */
+static int
+op_decide(struct store *st, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "by",		required_argument, NULL, 'b' },
+		{ "reason",	required_argument, NULL, 'r' },
+		{ NULL,		0,		   NULL, 0 },
+	};
+	struct store_op_admin	 op;
+	struct passwd		*pw;
+	const char		*vault, *cert, *by = NULL, *reason = NULL;
+	char			*details = NULL, *who = NULL;
+	bool			 approve;
+	enum cv_err		 er;
+	int			 ch, rc = 1;
+
+	if (argc < 4)
+		usage();
+	approve = strcmp(argv[1], "approve") == 0;
+	vault = argv[2];
+	cert = argv[3];
+	optind = 4;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		switch (ch) {
+		case 'b':
+			by = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc || (approve && reason != NULL) ||
+	    (!approve && by != NULL))
+		usage();
+	if (!approve && (reason == NULL || *reason == '\0' ||
+	    strlen(reason) > 1000)) {
+		fprintf(stderr, "certvault-admin: reject needs --reason TEXT "
+		    "(1 to 1000 characters): the client sees it as "
+		    "error.message\n");
+		return 2;
+	}
+	if (approve && by == NULL) {
+		pw = getpwuid(getuid());
+		by = pw != NULL ? pw->pw_name : "operator";
+	}
+	if (approve && (*by == '\0' || strlen(by) > 200)) {
+		fprintf(stderr, "certvault-admin: --by must be 1 to 200 "
+		    "characters\n");
+		return 2;
+	}
+
+	memset(&op, 0, sizeof(op));
+	if ((er = store_begin(st)) != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+		return 1;
+	}
+	er = store_issue_admin_lock(st, vault, cert, &op);
+	if (er == CV_ERR_CERT_NOT_FOUND) {
+		fprintf(stderr, "certvault-admin: no certificate %s in vault "
+		    "%s\n", cert, vault);
+		goto out;
+	}
+	if (er != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+		goto out;
+	}
+	if (op.op_id == 0) {
+		fprintf(stderr, "certvault-admin: certificate %s has no "
+		    "pending operation\n", cert);
+		goto out;
+	}
+	if (strcmp(op.status, "inProgress") != 0) {
+		fprintf(stderr, "certvault-admin: the operation of %s is %s; "
+		    "only one in progress can be %s\n", cert, op.status,
+		    approve ? "approved" : "rejected");
+		goto out;
+	}
+	if (op.issuer_provider == NULL) {
+		fprintf(stderr, "certvault-admin: the operation of %s has "
+		    "issuer %s, not an issuer object: nothing to %s (merge a "
+		    "certificate or delete the operation)\n", cert,
+		    op.issuer_name, argv[1]);
+		goto out;
+	}
+	if (approve && op.approved_by != NULL) {
+		fprintf(stderr, "certvault-admin: the operation of %s is "
+		    "already approved (by %s)\n", cert, op.approved_by);
+		goto out;
+	}
+	if (approve) {
+		details = cv_asprintf("Approved by %s; the certificate is "
+		    "being issued.", by);
+		er = store_issue_approve(st, op.op_id, by, details);
+	} else
+		er = store_issue_finish(st, op.op_id, "failed", "",
+		    "Request rejected", reason);
+	if (er == CV_OK)
+		er = store_commit(st);
+	if (er != CV_OK) {
+		fprintf(stderr, "certvault-admin: operation not %s: %s\n",
+		    approve ? "approved" : "rejected", er == CV_ERR_CONFLICT ?
+		    "it changed meanwhile; look again" : err_text(er));
+		goto out;
+	}
+	who = approve ? cv_asprintf(" by %s", by) : cv_strdup("");
+	printf("%s operation %s of %s/%s%s%s\n", approve ? "approved" :
+	    "rejected", op.request_id, vault, cert, who, approve ?
+	    "; certvault-worker issues it at its next pass" : "");
+	rc = 0;
+out:
+	store_rollback(st);
+	store_op_admin_free(&op);
+	free(details);
+	free(who);
+	return rc;
+}
+
+static int
+cmd_operation(struct store *st, int argc, char *argv[])
+{
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "list") == 0)
+		return op_list(st, argc, argv);
+	if (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0)
+		return op_decide(st, argc, argv);
+	usage();
+	/* NOTREACHED */
+	return 2;
+}
+
+/*
+ * issuer ca-certificate VAULT ISSUER: the PEM certificate of a LocalCA
+ * issuer's CA, for clients to trust.  A CA not made yet is made now when
+ * the master key is configured (as the first issuance would).
+ */
+static int
+cmd_issuer(struct store *st, const struct cv_cfg *cfg, int argc,
+    char *argv[])
+{
+	struct cv_master	 master;
+	struct cv_issuer	 iss;
+	struct cv_bytes		 der = { NULL, 0 };
+	bool			 have_master = false;
+	char			*pem = NULL;
+	int64_t			 vault_id;
+	enum cv_err		 er;
+	int			 rc = 1;
+
+	if (argc != 4 || strcmp(argv[1], "ca-certificate") != 0)
+		usage();
+	memset(&iss, 0, sizeof(iss));
+	if ((er = store_vault_id(st, argv[2], &vault_id)) != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n",
+		    er == CV_ERR_NOT_FOUND ? "no such vault" : err_text(er));
+		return 1;
+	}
+	if ((er = store_issuer_get(st, vault_id, argv[3], &iss)) != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n",
+		    er == CV_ERR_NOT_FOUND ? "no such issuer in this vault" :
+		    err_text(er));
+		goto out;
+	}
+	if (strcasecmp(iss.provider, "LocalCA") != 0) {
+		fprintf(stderr, "certvault-admin: issuer %s has provider %s; "
+		    "only LocalCA issuers have a CA kept by certvault\n",
+		    iss.name, iss.provider);
+		goto out;
+	}
+	if (cfg->master_key_file != NULL)
+		have_master = crypto_master_load(cfg->master_key_file,
+		    &master) == CV_OK;
+	er = worker_issue_ca(st, have_master ? &master : NULL, argv[2], &iss,
+	    have_master, &der, NULL);
+	if (er == CV_ERR_NOT_FOUND) {
+		fprintf(stderr, "certvault-admin: no CA yet: it is made when "
+		    "the first certificate is issued (or by this command, with "
+		    "a readable master_key_file)\n");
+		goto out;
+	}
+	if (er != CV_OK || (er = crypto_x509_pem(&der, &pem)) != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+		goto out;
+	}
+	fputs(pem, stdout);
+	rc = 0;
+out:
+	if (have_master)
+		crypto_master_clear(&master);
+	free(pem);
+	cv_bytes_free(&der);
+	cv_issuer_free(&iss);
+	return rc;
+}
+
+/* A line of what lifetime run did, on standard output. */
+static void
+lifetime_print(void *arg, const char *line)
+{
+
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/*
+ * lifetime run [--as-of TIME] [--vault NAME] [--certificate NAME]: the
+ * worker's evaluation of lifetime actions, once, as of now or as of TIME
+ * (a renewal made then is valid from TIME: for tests and drills).  The
+ * master key is loaded as the worker loads it, to make new versions.
+ */
+static int
+cmd_lifetime(struct store *st, const struct cv_cfg *cfg, int argc,
+    char *argv[])
+{
+	static const struct option opts[] = {
+		{ "as-of",		required_argument, NULL, 'a' },
+		{ "vault",		required_argument, NULL, 'v' },
+		{ "certificate",	required_argument, NULL, 'c' },
+		{ NULL,			0,		   NULL, 0 },
+	};
+	struct lifetime_opts	 o;
+	struct cv_master	 master;
+	char			 when[21];
+	bool			 have_master = false;
+	int			 ch, done;
+	enum cv_err		 er;
+
+	if (argc < 2 || strcmp(argv[1], "run") != 0)
+		usage();
+	memset(&o, 0, sizeof(o));
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		switch (ch) {
+		case 'a':
+			if (!lifetime_parse_time(optarg, &o.as_of)) {
+				fprintf(stderr, "certvault-admin: --as-of takes "
+				    "a UTC time such as 2027-06-01T00:00:00Z\n");
+				return 2;
+			}
+			break;
+		case 'v':
+			o.vault = optarg;
+			break;
+		case 'c':
+			o.name = optarg;
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc)
+		usage();
+	if (cfg->master_key_file != NULL &&
+	    crypto_master_load(cfg->master_key_file, &master) == CV_OK)
+		have_master = true;
+	else
+		fprintf(stderr, "certvault-admin: no master key loaded: "
+		    "AutoRenew cannot make new versions\n");
+	o.master = have_master ? &master : NULL;
+	o.sendmail = cfg->sendmail_command;
+	o.say = lifetime_print;
+	/* A sendmail that exits early must not end us. */
+	signal(SIGPIPE, SIG_IGN);
+	lifetime_format_time(o.as_of != 0 ? o.as_of : (int64_t)time(NULL),
+	    when);
+	printf("lifetime actions as of %s\n", when);
+	fflush(stdout);
+	er = lifetime_run(st, &o, &done);
+	if (have_master)
+		crypto_master_clear(&master);
+	if (er != CV_OK) {
+		fprintf(stderr, "certvault-admin: %s\n", err_text(er));
+		return 1;
+	}
+	printf("%d lifetime action%s recorded\n", done, done == 1 ? "" : "s");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -389,6 +732,12 @@ main(int argc, char *argv[])
 		rc = cmd_vault(st, argc, argv);
 	else if (strcmp(argv[0], "token") == 0)
 		rc = cmd_token(st, argc, argv);
+	else if (strcmp(argv[0], "operation") == 0)
+		rc = cmd_operation(st, argc, argv);
+	else if (strcmp(argv[0], "issuer") == 0)
+		rc = cmd_issuer(st, &cfg, argc, argv);
+	else if (strcmp(argv[0], "lifetime") == 0)
+		rc = cmd_lifetime(st, &cfg, argc, argv);
 	else
 		usage();
 	store_free(st);

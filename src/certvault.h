@@ -35,6 +35,8 @@ enum cv_err {
 	CV_ERR_RETRY,		/* serialization failure: retry the transaction */
 	CV_ERR_SECRET_NOT_FOUND, /* 404 SecretNotFound */
 	CV_ERR_KEY_NOT_FOUND,	/* 404 KeyNotFound */
+	CV_ERR_ISSUER_NOT_FOUND, /* 404 CertificateIssuerNotFound */
+	CV_ERR_CONTACTS_NOT_FOUND, /* 404 ContactsNotFound */
 	CV_ERR__MAX
 };
 
@@ -238,6 +240,7 @@ struct cv_resp {
 	char		*allow;		/* Allow header on 405, or NULL */
 	enum cv_err	 err;		/* CV_OK unless an error was set */
 	char		*errmsg;	/* client-facing message of err */
+	const char	*errinner;	/* innererror.code, or NULL */
 };
 
 void	cv_req_free(struct cv_req *);
@@ -321,5 +324,19 @@ struct cv_backup {
 };
 
 void	cv_backup_free(struct cv_backup *);
+
+/*
+ * One certificate contact of a vault (Key Vault's Contact): strings are
+ * owned, NULL when not given.
+ */
+struct cv_contact {
+	char	*email;
+	char	*name;
+	char	*phone;
+};
+
+/* In store_issuer.c: release a list of contacts, a list of issuers. */
+void	cv_contacts_free(struct cv_contact *, size_t);
+void	cv_issuers_free(struct cv_issuer *, size_t);
 
 #endif /* CERTVAULT_H */

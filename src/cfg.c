@@ -38,11 +38,14 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
 	KEY("database_url",	CFG_STR,	database_url,	1, ""),
+	KEY("lifetime_interval", CFG_UINT,	lifetime_interval, 1, "60"),
 	KEY("listen",		CFG_STR,	listen,		0, NULL),
 	KEY("log_level",	CFG_LOGLEVEL,	log_level,	1, "info"),
 	KEY("master_key_file",	CFG_STR,	master_key_file, 1, NULL),
 	KEY("max_body_size",	CFG_SIZE,	max_body_size,	1, "1048576"),
 	KEY("max_requests",	CFG_UINT,	max_requests,	1, "10000"),
+	KEY("sendmail_command",	CFG_STR,	sendmail_command, 1,
+	    "/usr/sbin/sendmail -t -i"),
 	KEY("shutdown_timeout",	CFG_UINT,	shutdown_timeout, 1, "30"),
 	KEY("socket_group",	CFG_STR,	socket_group,	0, NULL),
 	KEY("socket_mode",	CFG_MODE,	socket_mode,	0, "0660"),

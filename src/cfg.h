@@ -12,11 +12,13 @@
 
 struct cv_cfg {
 	char		*database_url;
+	unsigned	 lifetime_interval;	/* seconds between evaluations */
 	char		*listen;
 	int		 log_level;	/* enum log_level */
 	char		*master_key_file;
 	size_t		 max_body_size;
 	unsigned	 max_requests;
+	char		*sendmail_command;	/* run by /bin/sh -c */
 	unsigned	 shutdown_timeout;
 	char		*socket_group;
 	mode_t		 socket_mode;

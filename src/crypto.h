@@ -18,6 +18,7 @@ void	cv_bytes_free(struct cv_bytes *);
 
 /* crypto_token.c: access tokens and random identifiers */
 enum cv_err crypto_random_hex(char *, size_t);
+enum cv_err crypto_random_uuid(char [37]);
 enum cv_err crypto_token_new(char [CV_TOKEN_LEN + 1]);
 void	crypto_token_hash(const char *, unsigned char [CV_TOKEN_HASH_LEN]);
 bool	crypto_token_wellformed(const char *);
@@ -114,6 +115,13 @@ enum cv_err crypto_x509_info(const struct cv_bytes *, struct cv_x509_info *);
 enum cv_err crypto_x509_decode_x5c(const char *, struct cv_bytes *, char **);
 bool	crypto_x509_key_matches(const struct cv_bytes *, const struct cv_bytes *);
 enum cv_err crypto_x509_chain_order(struct cv_bytes *, size_t, char **);
+/* crypto_x509.c: the LocalCA (a CA made and kept by the vault) */
+enum cv_err crypto_ca_make(const char *, time_t, struct cv_bytes *,
+	    struct cv_bytes *);
+enum cv_err crypto_x509_ca_sign(const struct cv_bytes *,
+	    const struct cv_bytes *, const struct cv_bytes *, unsigned, time_t,
+	    struct cv_bytes *);
+enum cv_err crypto_x509_pem(const struct cv_bytes *, char **);
 
 /* crypto_p12.c: a certificate with its key, in and out */
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <gnutls/gnutls.h>
@@ -41,6 +42,23 @@ crypto_random_hex(char *out, size_t nbytes)
 		out[2 * i + 1] = hex[buf[i] & 0xf];
 	}
 	out[2 * nbytes] = '\0';
+	return CV_OK;
+}
+
+/*
+ * A random uuid-shaped id (8-4-4-4-12 hex) into out: the associated data
+ * that binds a sealed key or credential to its row, fresh for every row.
+ */
+enum cv_err
+crypto_random_uuid(char out[37])
+{
+	char		 hex[33];
+	enum cv_err	 er;
+
+	if ((er = crypto_random_hex(hex, 16)) != CV_OK)
+		return er;
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	    hex + 16, hex + 20);
 	return CV_OK;
 }
 

@@ -1,5 +1,6 @@
 /*
- * certvault — X.509 certificates: self-signing, facts, merged chains.
+ * certvault — X.509 certificates: self-signing, facts, merged chains,
+ * and the LocalCA's own CA.
  * SPDX-License-Identifier: ISC
  *
  * Certificates cross the crypto boundary as DER.  Self-signed ones are
@@ -589,4 +590,283 @@ out:
 	free(certs);
 	free(idx);
 	return er;
+}
+
+/*
+ * LocalCA: a CA key and certificate made and kept by the vault, and
+ * certificates it signs from the vault's own requests.
+ */
+
+#define CA_DAYS		3653	/* ten years */
+
+/*
+ * Make a CA: a new EC P-256 key and a self-signed version 3 certificate
+ * with subject CN=cn, basic constraints CA:TRUE (critical), key usage
+ * keyCertSign and cRLSign (critical), subject and authority key ids, a
+ * random positive serial, valid from now - 600 s for ten years, signed
+ * with SHA-256.  On success key holds the unencrypted PKCS#8 DER key and
+ * cert the certificate DER; the caller frees both with cv_bytes_free.
+ * Returns CV_OK or CV_ERR_INTERNAL (logged); both are empty unless CV_OK.
+ */
+enum cv_err
+crypto_ca_make(const char *cn, time_t now, struct cv_bytes *key,
+    struct cv_bytes *cert)
+{
+	struct cv_keyspec	 spec = { CV_KTY_EC, 256, CV_CURVE_P256 };
+	struct cv_bytes		 pubder = { NULL, 0 };
+	gnutls_privkey_t	 pkey = NULL;
+	gnutls_pubkey_t		 pub = NULL;
+	gnutls_x509_crt_t	 crt = NULL;
+	gnutls_datum_t		 d = { NULL, 0 };
+	enum cv_err		 er;
+	int			 rc = 0;
+
+	memset(key, 0, sizeof(*key));
+	memset(cert, 0, sizeof(*cert));
+	if (cn == NULL || *cn == '\0' || strlen(cn) > 64) {
+		log_error("CA common name missing or longer than 64");
+		return CV_ERR_INTERNAL;
+	}
+	if ((er = crypto_key_generate(&spec, key, &pubder)) != CV_OK)
+		return er;
+	cv_bytes_free(&pubder);
+	if ((er = crypto_privkey_import(key, &pkey)) != CV_OK)
+		goto out;
+	er = CV_ERR_INTERNAL;
+	if ((rc = gnutls_pubkey_init(&pub)) < 0 ||
+	    (rc = gnutls_pubkey_import_privkey(pub, pkey, 0, 0)) < 0 ||
+	    (rc = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (rc = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
+	    (rc = gnutls_x509_crt_set_dn_by_oid(crt,
+	    GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn))) < 0 ||
+	    (rc = gnutls_x509_crt_set_pubkey(crt, pub)) < 0 ||
+	    (rc = crt_set_serial(crt)) < 0 ||
+	    (rc = gnutls_x509_crt_set_activation_time(crt,
+	    now - NBF_SKEW)) < 0 ||
+	    (rc = gnutls_x509_crt_set_expiration_time(crt,
+	    now + (time_t)CA_DAYS * 86400)) < 0 ||
+	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 1, -1)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_usage(crt,
+	    GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) < 0 ||
+	    (rc = crt_set_key_ids(crt, pub)) < 0 ||
+	    (rc = gnutls_x509_crt_privkey_sign(crt, crt, pkey,
+	    crypto_sign_digest(pkey), 0)) < 0 ||
+	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &d)) < 0)
+		goto out;
+	crypto_datum_move(&d, cert);
+	er = CV_OK;
+out:
+	if (rc < 0)
+		log_error("CA certificate not created: %s",
+		    gnutls_strerror(rc));
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	if (pkey != NULL)
+		gnutls_privkey_deinit(pkey);
+	if (er != CV_OK)
+		cv_bytes_free(key);
+	return er;
+}
+
+/*
+ * True if the certificate crt is for the key pkey (equal SHA-256 key
+ * ids): a CA key stored beside another CA's certificate would sign
+ * certificates nothing verifies.
+ */
+static bool
+crt_key_is(gnutls_x509_crt_t crt, gnutls_privkey_t pkey)
+{
+	gnutls_pubkey_t	 pub = NULL;
+	unsigned char	 a[KEYID_MAX], b[KEYID_MAX];
+	size_t		 alen = sizeof(a), blen = sizeof(b);
+	bool		 same = false;
+
+	if (gnutls_pubkey_init(&pub) < 0)
+		return false;
+	if (gnutls_pubkey_import_privkey(pub, pkey, 0, 0) >= 0 &&
+	    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a,
+	    &alen) >= 0 &&
+	    gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b,
+	    &blen) >= 0)
+		same = alen == blen && memcmp(a, b, alen) == 0;
+	gnutls_pubkey_deinit(pub);
+	return same;
+}
+
+/*
+ * Set the key ids of crt, issued by ca from the request crq: subject key
+ * id = SHA-1 key id of the request's key, authority key id = the CA's
+ * subject key id (RFC 5280 4.2.1.1), or the SHA-1 id of its key if it
+ * has none.  Returns the GnuTLS result.
+ */
+static int
+crt_set_issued_key_ids(gnutls_x509_crt_t crt, gnutls_x509_crq_t crq,
+    gnutls_x509_crt_t ca)
+{
+	unsigned char	 id[KEYID_MAX];
+	size_t		 idlen = sizeof(id);
+	unsigned	 critical;
+	int		 rc;
+
+	if ((rc = gnutls_x509_crq_get_key_id(crq, GNUTLS_KEYID_USE_SHA1, id,
+	    &idlen)) < 0 ||
+	    (rc = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0)
+		return rc;
+	idlen = sizeof(id);
+	rc = gnutls_x509_crt_get_subject_key_id(ca, id, &idlen, &critical);
+	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		idlen = sizeof(id);
+		rc = gnutls_x509_crt_get_key_id(ca, GNUTLS_KEYID_USE_SHA1, id,
+		    &idlen);
+	}
+	if (rc < 0)
+		return rc;
+	return gnutls_x509_crt_set_authority_key_id(crt, id, idlen);
+}
+
+/*
+ * Sign the request csr_der (DER PKCS#10) with a CA: ca_key is its
+ * unencrypted PKCS#8 DER key, ca_cert_der its certificate.  The
+ * certificate says what the request says — subject, public key and the
+ * requested extensions (SANs, key usage, EKUs, basic constraints) —
+ * with a random positive serial, the CA's subject as issuer, subject key
+ * id from the request's key, authority key id = the CA's subject key id,
+ * valid from now - 600 s for validity_months (1..1200) months of 365/12
+ * days, but never beyond the CA's own expiry.  A request without basic
+ * constraints gets CA:FALSE; one asking for CA:TRUE is refused: a
+ * LocalCA issues end-entity certificates only.  On success cert holds
+ * the DER (caller frees with cv_bytes_free).  Returns CV_OK,
+ * CV_ERR_BAD_PARAMETER for a validity out of range, a request that does
+ * not verify or asks for a CA, or CV_ERR_INTERNAL (logged) when the CA
+ * key or certificate cannot be used; cert is empty unless CV_OK.
+ */
+enum cv_err
+crypto_x509_ca_sign(const struct cv_bytes *ca_key,
+    const struct cv_bytes *ca_cert_der, const struct cv_bytes *csr_der,
+    unsigned validity_months, time_t now, struct cv_bytes *cert)
+{
+	gnutls_privkey_t	 pkey = NULL;
+	gnutls_x509_crt_t	 ca = NULL, crt = NULL;
+	gnutls_x509_crq_t	 crq = NULL;
+	gnutls_datum_t		 d = { NULL, 0 };
+	unsigned		 critical, isca;
+	int			 pathlen;
+	time_t			 exp, ca_exp;
+	enum cv_err		 er = CV_ERR_INTERNAL;
+	int			 rc = 0;
+
+	memset(cert, 0, sizeof(*cert));
+	if (validity_months == 0 || validity_months > MONTHS_MAX) {
+		log_warnx("validity of %u months out of range",
+		    validity_months);
+		return CV_ERR_BAD_PARAMETER;
+	}
+	if (csr_der == NULL || csr_der->data == NULL || csr_der->len == 0 ||
+	    csr_der->len > UINT32_MAX) {
+		log_error("certificate request missing");
+		return CV_ERR_BAD_PARAMETER;
+	}
+	if ((rc = crt_import(ca_cert_der, &ca)) < 0) {
+		log_error("CA certificate unreadable: %s", gnutls_strerror(rc));
+		return CV_ERR_INTERNAL;
+	}
+	rc = 0;
+	if (gnutls_x509_crt_get_basic_constraints(ca, &critical, &isca,
+	    &pathlen) < 0 || !isca) {
+		log_error("the CA certificate is not a CA");
+		goto out;
+	}
+	if ((er = crypto_privkey_import(ca_key, &pkey)) != CV_OK)
+		goto out;
+	er = CV_ERR_INTERNAL;
+	if (!crt_key_is(ca, pkey)) {
+		log_error("the CA key does not belong to the CA certificate");
+		goto out;
+	}
+	d.data = csr_der->data;
+	d.size = (unsigned)csr_der->len;
+	if ((rc = gnutls_x509_crq_init(&crq)) < 0 ||
+	    (rc = gnutls_x509_crt_init(&crt)) < 0)
+		goto out;
+	/* set_crq verifies the request's signature. */
+	if ((rc = gnutls_x509_crq_import(crq, &d, GNUTLS_X509_FMT_DER)) < 0 ||
+	    (rc = gnutls_x509_crt_set_crq(crt, crq)) < 0 ||
+	    (rc = gnutls_x509_crt_set_crq_extensions(crt, crq)) < 0) {
+		log_warnx("certificate request refused: %s",
+		    gnutls_strerror(rc));
+		rc = 0;
+		er = CV_ERR_BAD_PARAMETER;
+		goto out;
+	}
+	d.data = NULL;
+	d.size = 0;
+	rc = gnutls_x509_crt_get_basic_constraints(crt, &critical, &isca,
+	    &pathlen);
+	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1);
+	else if (rc >= 0 && isca) {
+		log_warnx("certificate request for a CA refused");
+		rc = 0;
+		er = CV_ERR_BAD_PARAMETER;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	exp = now + (time_t)months_to_days(validity_months) * 86400;
+	ca_exp = gnutls_x509_crt_get_expiration_time(ca);
+	if (ca_exp != (time_t)-1 && exp > ca_exp)
+		exp = ca_exp;
+	if ((rc = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
+	    (rc = crt_set_serial(crt)) < 0 ||
+	    (rc = gnutls_x509_crt_set_activation_time(crt,
+	    now - NBF_SKEW)) < 0 ||
+	    (rc = gnutls_x509_crt_set_expiration_time(crt, exp)) < 0 ||
+	    (rc = crt_set_issued_key_ids(crt, crq, ca)) < 0 ||
+	    (rc = gnutls_x509_crt_privkey_sign(crt, ca, pkey,
+	    crypto_sign_digest(pkey), 0)) < 0 ||
+	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &d)) < 0)
+		goto out;
+	crypto_datum_move(&d, cert);
+	er = CV_OK;
+out:
+	if (rc < 0)
+		log_error("certificate not signed by the CA: %s",
+		    gnutls_strerror(rc));
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	if (crq != NULL)
+		gnutls_x509_crq_deinit(crq);
+	if (pkey != NULL)
+		gnutls_privkey_deinit(pkey);
+	gnutls_x509_crt_deinit(ca);
+	return er;
+}
+
+/*
+ * The certificate der as PEM text ("-----BEGIN CERTIFICATE-----", base64
+ * in 64-column lines, END line, newline).  On success *pem is a new
+ * string (caller frees).  Returns CV_OK or CV_ERR_BAD_PARAMETER if der
+ * is not a certificate; *pem is NULL unless CV_OK.
+ */
+enum cv_err
+crypto_x509_pem(const struct cv_bytes *der, char **pem)
+{
+	gnutls_x509_crt_t	 crt = NULL;
+	gnutls_datum_t		 d = { NULL, 0 };
+	int			 rc;
+
+	*pem = NULL;
+	if ((rc = crt_import(der, &crt)) < 0 ||
+	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d)) < 0) {
+		log_warnx("not a certificate: %s", gnutls_strerror(rc));
+		if (crt != NULL)
+			gnutls_x509_crt_deinit(crt);
+		return CV_ERR_BAD_PARAMETER;
+	}
+	*pem = cv_strndup((const char *)d.data, d.size);
+	gnutls_free(d.data);
+	gnutls_x509_crt_deinit(crt);
+	return CV_OK;
 }

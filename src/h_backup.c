@@ -168,7 +168,7 @@ reseal_keys(const struct cv_master *m, struct cv_backup *b)
 	for (i = 0; i < b->nkeys; i++) {
 		k = &b->keys[i];
 		cv_bytes_free(&k->sealed);
-		if ((er = h_key_uid(k->uid)) != CV_OK ||
+		if ((er = crypto_random_uuid(k->uid)) != CV_OK ||
 		    (er = crypto_seal(m, &k->priv, k->uid, &k->sealed,
 		    k->nonce)) != CV_OK)
 			return er;

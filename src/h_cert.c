@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "certvault.h"
+#include "cert_make.h"
 #include "crypto.h"
 #include "handlers.h"
 #include "http.h"
@@ -19,13 +20,6 @@
 
 /* Key Vault caps a page at 25 items, which is also the default. */
 #define CERT_PAGE_MAX H_PAGE_MAX
-
-/* What a create's 202 says while the request is being served. */
-#define DETAILS_ISSUER "Pending certificate created. Certificate request " \
-	"is in progress. This may take some time based on the issuer " \
-	"provider. Please check again later."
-#define DETAILS_MERGE "Pending certificate created. Please Perform Merge " \
-	"to complete the request."
 
 /*
  * Parse maxresults (1..25, default 25).  Return 0 on failure, 1 on success.
@@ -253,85 +247,6 @@ h_cert_get(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
 }
 
 /*
- * A uuid-shaped random key id: the associated data of the sealing, fresh
- * for every key row (create, import, restore).
- */
-enum cv_err
-h_key_uid(char out[37])
-{
-	char		 hex[33];
-	enum cv_err	 er;
-
-	if ((er = crypto_random_hex(hex, 16)) != CV_OK)
-		return er;
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
-	    hex + 16, hex + 20);
-	return CV_OK;
-}
-
-/* Everything a create makes before it takes the lock. */
-struct made {
-	char			 key_uid[37];
-	char			 version[33];
-	struct cv_bytes		 pub, sealed, csr, cert;
-	unsigned char		 nonce[CV_SEAL_NONCE_LEN];
-	struct cv_x509_info	 info;
-	bool			 has_info;
-};
-
-static void
-made_free(struct made *m)
-{
-
-	cv_bytes_free(&m->pub);
-	cv_bytes_free(&m->sealed);
-	cv_bytes_free(&m->csr);
-	cv_bytes_free(&m->cert);
-	if (m->has_info)
-		cv_x509_info_free(&m->info);
-}
-
-/*
- * Key, sealed key, CSR and (for Self) the certificate: the expensive part,
- * done before any lock is taken.
- */
-static enum cv_err
-make_material(struct cv_resp *resp, const struct cv_ctx *ctx,
-    const struct cv_policy *pol, struct made *m)
-{
-	struct cv_bytes	 priv = { NULL, 0 };
-	char		*msg = NULL;
-	enum cv_err	 er;
-
-	if ((er = crypto_key_generate(&pol->key, &priv, &m->pub)) != CV_OK)
-		goto out;
-	if ((er = h_key_uid(m->key_uid)) != CV_OK ||
-	    (er = crypto_random_hex(m->version, 16)) != CV_OK)
-		goto out;
-	if ((er = crypto_seal(ctx->master, &priv, m->key_uid, &m->sealed,
-	    m->nonce)) != CV_OK)
-		goto out;
-	if ((er = crypto_csr_make(&priv, &pol->x509, &m->csr, &msg)) != CV_OK) {
-		if (er == CV_ERR_BAD_PARAMETER)
-			kv_err_set(resp, er, "%s", msg != NULL ? msg :
-			    "The policy cannot be made into a certificate "
-			    "request.");
-		goto out;
-	}
-	if (pol->issuer_kind == CV_ISSUER_SELF) {
-		if ((er = crypto_x509_self_sign(&priv, &m->csr,
-		    pol->validity_months, time(NULL), &m->cert)) != CV_OK ||
-		    (er = crypto_x509_info(&m->cert, &m->info)) != CV_OK)
-			goto out;
-		m->has_info = true;
-	}
-out:
-	free(msg);
-	cv_bytes_free(&priv);
-	return er;
-}
-
-/*
  * Under the certificate's lock: refuse while an operation is in progress
  * or the name is soft-deleted, else store the new version.
  */
@@ -352,6 +267,7 @@ version_locked(struct cv_resp *resp, struct store *st, int64_t vault_id,
 		    "currently in a deleted but recoverable state, and its name "
 		    "cannot be reused; in this state, the certificate can only "
 		    "be recovered or purged.", name);
+		resp->errinner = "ObjectIsDeletedButRecoverable";
 		goto out;
 	}
 	if (lk.has_op && strcmp(lk.op.status, "inProgress") == 0) {
@@ -419,7 +335,7 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	struct cv_policy	*pol;
 	struct cv_operation	 op;
 	struct store_new_version nv;
-	struct made		 m;
+	struct cert_made	 m;
 	struct cv_issuer	 iss;
 	const char		*name = req->args[0];
 	char			*msg = NULL, *stored = NULL, *base;
@@ -465,51 +381,22 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 		    "configured: certificates cannot be created.");
 		goto out;
 	}
-	if ((er = make_material(resp, ctx, pol, &m)) != CV_OK)
+	if ((er = cert_make(ctx->master, pol, NULL, time(NULL), &m, &msg)) !=
+	    CV_OK) {
+		if (er == CV_ERR_BAD_PARAMETER)
+			kv_err_set(resp, er, "%s", msg != NULL ? msg :
+			    "The policy cannot be made into a certificate "
+			    "request.");
 		goto out;
-
-	op.name = (char *)name;
-	if ((er = crypto_random_hex(op.request_id, 16)) != CV_OK)
-		goto out;
-	op.issuer_name = pol->issuer;
-	op.issuer_provider = iss.provider;
-	op.cty = pol->cty;
-	op.cert_transparency = pol->cert_transparency;
-	op.csr = m.csr;
-	op.status = pol->issuer_kind == CV_ISSUER_SELF ? "completed" :
-	    "inProgress";
-	op.status_details = pol->issuer_kind == CV_ISSUER_SELF ? NULL :
-	    pol->issuer_kind == CV_ISSUER_OBJECT ? DETAILS_ISSUER :
-	    DETAILS_MERGE;
-	op.preserve_cert_order = c.preserve_cert_order;
-
-	memset(&nv, 0, sizeof(nv));
-	nv.policy_json = pol->json;
-	nv.key_uid = m.key_uid;
-	nv.kty = pol->key.kty == CV_KTY_RSA ? "RSA" : "EC";
-	nv.key_size = pol->key.bits;
-	nv.curve = pol->key.kty == CV_KTY_EC ? (pol->key.curve ==
-	    CV_CURVE_P256 ? "P-256" : pol->key.curve == CV_CURVE_P384 ?
-	    "P-384" : "P-521") : NULL;
-	nv.exportable = pol->exportable;
-	nv.pub = &m.pub;
-	nv.sealed = &m.sealed;
-	nv.nonce = m.nonce;
-	nv.master_key_id = ctx->master->id;
-	nv.version = m.version;
-	nv.subject = pol->x509.subject;
-	if (m.has_info) {
-		nv.cert = &m.cert;
-		nv.x5t = m.info.x5t;
-		nv.serial = &m.info.serial;
-		nv.nbf = (int64_t)m.info.not_before;
-		nv.exp = (int64_t)m.info.not_after;
-		nv.enabled = c.enabled;
 	}
+
+	if ((er = cert_make_version(&m, pol, ctx->master, iss.provider,
+	    c.enabled, &op, &nv)) != CV_OK)
+		goto out;
+	op.name = (char *)name;
+	op.preserve_cert_order = c.preserve_cert_order;
 	nv.tags_json = c.tags_json;
-	nv.content_type = pol->content_type;
 	nv.preserve_cert_order = c.preserve_cert_order;
-	nv.op = &op;
 
 	if ((er = h_cert_store_version(resp, ctx->store, req->vault.id, name,
 	    &nv)) != CV_OK)
@@ -521,13 +408,13 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 	    op.request_id);
 	op.status = "inProgress";
 	op.status_details = pol->issuer_kind == CV_ISSUER_UNKNOWN ?
-	    DETAILS_MERGE : DETAILS_ISSUER;
+	    CERT_DETAILS_MERGE : CERT_DETAILS_ISSUER;
 	er = kv_json_operation(resp, 202, base, &op);
 	free(base);
 out:
 	free(msg);
 	free(stored);
-	made_free(&m);
+	cert_made_free(&m);
 	kv_create_free(&c);
 	cv_issuer_free(&iss);
 	return er;

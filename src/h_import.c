@@ -21,8 +21,9 @@ static const char *const curve_names[CV_CURVE__MAX] = {
 };
 
 /*
- * The policy of an import: the one given, which must describe the key
- * that came with the certificate, or one derived from the certificate.
+ * The policy of an import: the one derived from the certificate (Key
+ * Vault's §7.2), with the members the client gave replacing the derived
+ * ones; it must describe the key that came with the certificate.
  */
 static enum cv_err
 import_policy(struct cv_resp *resp, struct cv_create *c,
@@ -30,34 +31,59 @@ import_policy(struct cv_resp *resp, struct cv_create *c,
 {
 	struct cv_x509_req	 x;
 	unsigned		 months = 12;
-	char			*json = NULL, *msg = NULL;
+	char			*derived = NULL, *merged = NULL, *msg = NULL;
 	enum cv_err		 er;
 
-	if (c->has_policy) {
-		if (c->policy.key.kty != key->kty ||
-		    c->policy.key.bits != key->bits ||
-		    c->policy.key.curve != key->curve)
-			return kv_err_set(resp, CV_ERR_BAD_PARAMETER,
-			    "policy.key_props does not describe the imported "
-			    "key (%s %u%s%s).", key->kty == CV_KTY_RSA ? "RSA" :
-			    "EC", key->bits, key->kty == CV_KTY_EC ? " " : "",
-			    curve_names[key->curve]);
-		return CV_OK;
-	}
 	memset(&x, 0, sizeof(x));
 	if ((er = crypto_x509_describe(leaf, &x, &months)) != CV_OK)
 		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "The imported "
 		    "certificate cannot be read.");
 	if ((er = kv_json_policy_from_cert(key, &x, months, pem ?
-	    "application/x-pem-file" : "application/x-pkcs12", &json)) ==
-	    CV_OK && (er = kv_json_policy_parse(json, &c->policy, &msg)) !=
+	    "application/x-pem-file" : "application/x-pkcs12", &derived)) !=
 	    CV_OK)
-		kv_err_set(resp, er, "The policy derived from the certificate "
-		    "is not valid: %s", msg);
+		goto out;
+	if (c->policy_given != NULL && (er = kv_json_policy_merge(derived,
+	    c->policy_given, &merged, &msg)) != CV_OK) {
+		kv_err_set(resp, er, "%s", msg);
+		goto out;
+	}
+	if ((er = kv_json_policy_parse(merged != NULL ? merged : derived,
+	    &c->policy, &msg)) != CV_OK) {
+		kv_err_set(resp, er, "%s", msg);
+		goto out;
+	}
+	if (c->policy.key.kty != key->kty || c->policy.key.bits != key->bits ||
+	    c->policy.key.curve != key->curve)
+		er = kv_err_set(resp, CV_ERR_BAD_PARAMETER, "policy.key_props "
+		    "does not describe the imported key (%s %u%s%s).",
+		    key->kty == CV_KTY_RSA ? "RSA" : "EC", key->bits,
+		    key->kty == CV_KTY_EC ? " " : "", curve_names[key->curve]);
+out:
 	cv_x509_req_free(&x);
-	free(json);
+	free(derived);
+	free(merged);
 	free(msg);
 	return er;
+}
+
+/*
+ * Whether the import value is PEM: the text itself, or (as the JS SDK
+ * sends a Buffer of PEM text) base64 of it.
+ */
+static bool
+value_is_pem(const char *value)
+{
+	struct cv_bytes	 raw = { NULL, 0 };
+	bool		 pem;
+
+	if (strstr(value, "-----BEGIN") != NULL)
+		return true;
+	if (crypto_b64_decode(value, strlen(value), false, &raw) != CV_OK)
+		return false;
+	pem = raw.len > 10 && memmem(raw.data, raw.len, "-----BEGIN", 10) !=
+	    NULL;
+	cv_bytes_free(&raw);
+	return pem;
 }
 
 enum cv_err
@@ -86,9 +112,8 @@ h_cert_import(struct cv_req *req, struct cv_resp *resp,
 		free(msg);
 		return er;
 	}
-	/* PEM arrives as the text itself, with or without a policy hint. */
-	pem = strstr(c.value, "-----BEGIN") != NULL || (c.has_policy &&
-	    strcmp(c.policy.content_type, "application/x-pem-file") == 0);
+	/* PEM arrives as the text itself, or base64 of it (the JS SDK). */
+	pem = value_is_pem(c.value);
 	if ((er = crypto_import_parse(c.value, c.pwd, pem, &imp, &msg)) !=
 	    CV_OK) {
 		kv_err_set(resp, CV_ERR_BAD_PARAMETER, "%s", msg != NULL ? msg :
@@ -112,7 +137,7 @@ h_cert_import(struct cv_req *req, struct cv_resp *resp,
 		    "configured: certificates cannot be imported.");
 		goto out;
 	}
-	if ((er = h_key_uid(key_uid)) != CV_OK ||
+	if ((er = crypto_random_uuid(key_uid)) != CV_OK ||
 	    (er = crypto_random_hex(version, 16)) != CV_OK ||
 	    (er = crypto_seal(ctx->master, &imp.key, key_uid, &sealed,
 	    nonce)) != CV_OK)

@@ -27,7 +27,6 @@ enum cv_err h_cert_versions(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 enum cv_err h_cert_update(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
-enum cv_err h_key_uid(char [37]);
 enum cv_err h_issuer_usable(struct cv_resp *, const struct cv_ctx *, int64_t,
 	    const char *, struct cv_issuer *);
 struct store_new_version;
@@ -84,6 +83,26 @@ enum cv_err h_deleted_purge(struct cv_req *, struct cv_resp *,
 enum cv_err h_backup_make(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 enum cv_err h_backup_restore(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+/* h_issuer.c */
+enum cv_err h_issuer_list(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_issuer_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_issuer_set(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_issuer_update(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_issuer_delete(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
+/* h_contacts.c */
+enum cv_err h_contacts_get(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_contacts_set(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_contacts_delete(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 
 #endif /* HANDLERS_H */

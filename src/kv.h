@@ -34,6 +34,20 @@ enum cv_issuer_kind {
 	CV_ISSUER_OBJECT	/* an issuer object of the vault */
 };
 
+/* What a lifetime action does (action_type). */
+enum cv_lifetime_type {
+	CV_LIFETIME_AUTORENEW = 0,	/* AutoRenew */
+	CV_LIFETIME_EMAIL,		/* EmailContacts */
+	CV_LIFETIME__MAX
+};
+
+/* One lifetime action: its trigger is pct or days, the other is 0. */
+struct cv_lifetime {
+	enum cv_lifetime_type	 type;
+	unsigned		 pct;		/* lifetime_percentage, 1-99 */
+	unsigned		 days;		/* days_before_expiry */
+};
+
 /*
  * A certificate policy, validated, with Key Vault's defaults filled in.
  * json is the effective policy as stored and returned (without its id
@@ -52,6 +66,8 @@ struct cv_policy {
 	int			 cert_transparency; /* -1: not given */
 	char			*content_type;
 	bool			 enabled;
+	struct cv_lifetime	*lifetime;	/* lifetime_actions, in order */
+	size_t			 nlifetime;
 	char			*json;
 };
 
@@ -61,6 +77,7 @@ struct cv_create {
 	char			*pwd;		/* import: or NULL */
 	bool			 has_policy;
 	struct cv_policy	 policy;
+	char			*policy_given;	/* import: the policy as sent */
 	bool			 enabled;	/* attributes.enabled */
 	char			*tags_json;	/* or NULL */
 	bool			 preserve_cert_order;
@@ -106,5 +123,36 @@ enum cv_err kv_json_backup_parse(const struct cv_bytes *, struct cv_backup *,
 	    char **);
 enum cv_err kv_json_backup_value(struct cv_resp *, const char *);
 enum cv_err kv_json_restore_parse(const char *, char **, char **);
+
+/*
+ * kv_json.c: issuers and contacts.  The body of PUT or PATCH
+ * /certificates/issuers/{name}: a member given is flagged (has_* or
+ * non-NULL); an empty string is given and clears the member (NULL
+ * value).  kv_issuer_body_free() wipes the password.
+ */
+struct cv_issuer_body {
+	char	*provider;		/* NULL: not given */
+	bool	 has_account_id;
+	char	*account_id;		/* credentials.account_id */
+	bool	 has_pwd;
+	char	*pwd;			/* credentials.pwd */
+	bool	 has_org_id;
+	char	*org_id;		/* org_details.id */
+	char	*admin_details_json;	/* normalised array; NULL: not given */
+	int	 enabled;		/* attributes.enabled; -1: not given */
+};
+
+void	 kv_issuer_body_free(struct cv_issuer_body *);
+enum cv_err kv_json_issuer_parse(const char *, bool, struct cv_issuer_body *,
+	    char **);
+enum cv_err kv_json_issuer(struct cv_resp *, const char *,
+	    const struct cv_issuer *);
+enum cv_err kv_json_issuer_list(struct cv_resp *, const char *,
+	    const struct cv_issuer *, size_t, const char *);
+enum cv_err kv_json_contacts_parse(const char *, struct cv_contact **,
+	    size_t *, char **);
+enum cv_err kv_json_contacts(struct cv_resp *, const char *,
+	    const struct cv_contact *, size_t);
+bool	 kv_email_valid(const char *);
 
 #endif /* KV_H */

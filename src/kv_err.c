@@ -68,6 +68,10 @@ static const struct kv_err_map kv_errs[CV_ERR__MAX] = {
 	{ 404, "SecretNotFound", "Secret not found." },
 	/* CV_ERR_KEY_NOT_FOUND */
 	{ 404, "KeyNotFound", "Key not found." },
+	/* CV_ERR_ISSUER_NOT_FOUND: the real service's wording. */
+	{ 404, "CertificateIssuerNotFound", "Issuer not found" },
+	/* CV_ERR_CONTACTS_NOT_FOUND: the real service's wording. */
+	{ 404, "ContactsNotFound", "Contacts not found" },
 };
 
 int
@@ -128,6 +132,9 @@ kv_err_finish(struct cv_resp *resp)
 	    "code", kv_errs[resp->err].code,
 	    "message", resp->errmsg != NULL ? resp->errmsg :
 	    kv_errs[resp->err].message);
+	if (doc != NULL && resp->errinner != NULL)
+		json_object_set_new(json_object_get(doc, "error"), "innererror",
+		    json_pack("{s:s}", "code", resp->errinner));
 	if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT)) == NULL) {
 		/* Only on allocation failure; still say something valid. */
 		json_decref(doc);

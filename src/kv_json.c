@@ -427,7 +427,7 @@ out:
 }
 
 static bool
-parse_lifetime(json_t *la, const struct cv_policy *p, json_t **out,
+parse_lifetime(json_t *la, struct cv_policy *p, json_t **out,
     struct jerr *e)
 {
 	json_t		*it, *trig, *act, *o;
@@ -442,10 +442,17 @@ parse_lifetime(json_t *la, const struct cv_policy *p, json_t **out,
 		    "lifetime_percentage", 80, "action", "action_type",
 		    p->issuer_kind == CV_ISSUER_UNKNOWN ? "EmailContacts" :
 		    "AutoRenew");
+		p->lifetime = cv_calloc(1, sizeof(*p->lifetime));
+		p->lifetime[0].type = p->issuer_kind == CV_ISSUER_UNKNOWN ?
+		    CV_LIFETIME_EMAIL : CV_LIFETIME_AUTORENEW;
+		p->lifetime[0].pct = 80;
+		p->nlifetime = 1;
 		return true;
 	}
 	if (!json_is_array(la))
 		return fail(e, "policy.lifetime_actions must be an array.");
+	p->lifetime = cv_calloc(json_array_size(la) + 1,
+	    sizeof(*p->lifetime));
 	*out = json_array();
 	json_array_foreach(la, i, it) {
 		snprintf(path, sizeof(path), "policy.lifetime_actions[%zu]", i);
@@ -471,6 +478,11 @@ parse_lifetime(json_t *la, const struct cv_policy *p, json_t **out,
 		    strcmp(type, "EmailContacts") != 0))
 			return fail(e, "%s.action.action_type must be AutoRenew "
 			    "or EmailContacts.", path);
+		p->lifetime[p->nlifetime].type = strcmp(type, "AutoRenew") ==
+		    0 ? CV_LIFETIME_AUTORENEW : CV_LIFETIME_EMAIL;
+		p->lifetime[p->nlifetime].pct = has_pct ? (unsigned)pct : 0;
+		p->lifetime[p->nlifetime].days = has_pct ? 0 : (unsigned)days;
+		p->nlifetime++;
 		o = has_pct ? json_pack("{s:I}", "lifetime_percentage", pct) :
 		    json_pack("{s:I}", "days_before_expiry", days);
 		json_array_append_new(*out, json_pack("{s:o, s:{s:s}}",
@@ -585,6 +597,7 @@ policy_clear(struct cv_policy *p)
 	free(p->issuer);
 	free(p->cty);
 	free(p->content_type);
+	free(p->lifetime);
 	free(p->json);
 	memset(p, 0, sizeof(*p));
 }
@@ -666,9 +679,13 @@ kv_json_policy_parse(const char *text, struct cv_policy *p, char **errmsg)
 	return CV_OK;
 }
 
-/* The members create and import share. */
+/*
+ * The members create and import share.  A create's policy is validated
+ * here; an import's is kept as given (policy_given), because it only
+ * overrides the policy derived from the imported certificate.
+ */
 static bool
-create_members(json_t *doc, struct cv_create *c, struct jerr *e)
+create_members(json_t *doc, struct cv_create *c, bool derive, struct jerr *e)
 {
 	json_t	*pol, *at;
 
@@ -682,7 +699,11 @@ create_members(json_t *doc, struct cv_create *c, struct jerr *e)
 		return false;
 	if ((pol = member(doc, "policy")) != NULL) {
 		c->has_policy = true;
-		if (!policy_from_json(pol, &c->policy, e))
+		if (derive) {
+			if (!json_is_object(pol))
+				return fail(e, "policy must be a JSON object.");
+			c->policy_given = json_dumps(pol, JSON_COMPACT);
+		} else if (!policy_from_json(pol, &c->policy, e))
 			return false;
 	}
 	return true;
@@ -697,7 +718,8 @@ kv_json_create_parse(const char *body, struct cv_create *c, char **errmsg)
 
 	*errmsg = NULL;
 	memset(c, 0, sizeof(*c));
-	ok = (doc = load_body(body, &e)) != NULL && create_members(doc, c, &e);
+	ok = (doc = load_body(body, &e)) != NULL &&
+	    create_members(doc, c, false, &e);
 	json_decref(doc);
 	if (!ok) {
 		kv_create_free(c);
@@ -732,7 +754,7 @@ kv_json_import_parse(const char *body, struct cv_create *c, char **errmsg)
 	}
 	c->value = cv_strdup(value);
 	c->pwd = pwd == NULL ? NULL : cv_strdup(pwd);
-	ok = create_members(doc, c, &e);
+	ok = create_members(doc, c, true, &e);
 out:
 	json_decref(doc);
 	if (!ok) {
@@ -750,6 +772,7 @@ kv_create_free(struct cv_create *c)
 	if (c == NULL)
 		return;
 	policy_clear(&c->policy);
+	free(c->policy_given);
 	free(c->tags_json);
 	if (c->value != NULL) {
 		crypto_wipe(c->value, strlen(c->value));
@@ -889,7 +912,11 @@ kv_json_operation(struct cv_resp *resp, int status, const char *base,
 		json_object_set_new(doc, "csr", json_string(csr));
 		free(csr);
 	}
-	if (op->status_details != NULL && strcmp(op->status, "completed") != 0)
+	/*
+	 * A completed operation has none, unless it says why a cancellation
+	 * request had no effect.
+	 */
+	if (op->status_details != NULL)
 		json_object_set_new(doc, "status_details",
 		    json_string(op->status_details));
 	if (strcmp(op->status, "completed") == 0)
@@ -1689,4 +1716,348 @@ kv_json_restore_parse(const char *body, char **value, char **errmsg)
 	*value = cv_strdup(v);
 	json_decref(doc);
 	return CV_OK;
+}
+
+/*
+ * Issuers and contacts (keyvault-certificates-api.md §7.10, §7.11, §9.6,
+ * §9.7).
+ */
+
+/*
+ * A string member into *out (a copy): absent or null leaves *has false;
+ * "" is given but leaves *out NULL (it clears the member).  Strings with
+ * a NUL byte inside are refused.
+ */
+static bool
+get_opt_str(json_t *obj, const char *key, const char *path, bool *has,
+    char **out, struct jerr *e)
+{
+	json_t	*v = member(obj, key);
+
+	*has = false;
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return fail(e, "%s must be a string.", path);
+	*has = true;
+	if (json_string_length(v) > 0)
+		*out = cv_strdup(json_string_value(v));
+	return true;
+}
+
+/*
+ * org_details.admin_details: an array of AdministratorDetails, kept with
+ * only their known string members, as JSON text.
+ */
+static bool
+get_admin_details(json_t *org, char **out, struct jerr *e)
+{
+	static const char *const keys[] = { "first_name", "last_name",
+	    "email", "phone" };
+	json_t	*v = member(org, "admin_details"), *arr, *it, *o, *s;
+	size_t	 i, k;
+
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_array(v))
+		return fail(e, "org_details.admin_details must be an array.");
+	arr = json_array();
+	json_array_foreach(v, i, it) {
+		if (!json_is_object(it)) {
+			json_decref(arr);
+			return fail(e, "org_details.admin_details[%zu] must be "
+			    "a JSON object.", i);
+		}
+		o = json_object();
+		json_array_append_new(arr, o);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			if ((s = member(it, keys[k])) == NULL)
+				continue;
+			if (!json_is_string(s)) {
+				json_decref(arr);
+				return fail(e, "org_details.admin_details[%zu]."
+				    "%s must be a string.", i, keys[k]);
+			}
+			json_object_set(o, keys[k], s);
+		}
+	}
+	*out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return *out != NULL || fail(e, "org_details.admin_details cannot be "
+	    "stored.");
+}
+
+/* 1 to 127 printable ASCII characters, as issuers.provider allows. */
+static bool
+provider_valid(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (n == 127 || s[n] < 0x20 || s[n] > 0x7e)
+			return false;
+	return n > 0;
+}
+
+void
+kv_issuer_body_free(struct cv_issuer_body *b)
+{
+
+	if (b == NULL)
+		return;
+	free(b->provider);
+	free(b->account_id);
+	if (b->pwd != NULL) {
+		crypto_wipe(b->pwd, strlen(b->pwd));
+		free(b->pwd);
+	}
+	free(b->org_id);
+	free(b->admin_details_json);
+	memset(b, 0, sizeof(*b));
+	b->enabled = -1;
+}
+
+/*
+ * The body of PUT (set true: provider required) or PATCH (all optional)
+ * /certificates/issuers/{name}: provider, credentials {account_id, pwd},
+ * org_details {id, admin_details[]}, attributes {enabled}.  Unknown and
+ * read-only members (id, attributes.created) are ignored.  On failure
+ * return CV_ERR_BAD_PARAMETER with a message naming the field.
+ */
+enum cv_err
+kv_json_issuer_parse(const char *body, bool set, struct cv_issuer_body *b,
+    char **errmsg)
+{
+	struct jerr	 e = { NULL };
+	json_t		*doc, *cr, *org, *at, *en;
+	const char	*prov = NULL;
+	bool		 ok = false;
+
+	*errmsg = NULL;
+	memset(b, 0, sizeof(*b));
+	b->enabled = -1;
+	if ((doc = load_body(body, &e)) == NULL)
+		goto out;
+	cr = member(doc, "credentials");
+	org = member(doc, "org_details");
+	at = member(doc, "attributes");
+	if (!get_str(doc, "provider", "provider", &prov, &e) ||
+	    !want_object(cr, "credentials", &e) ||
+	    !want_object(org, "org_details", &e) ||
+	    !want_object(at, "attributes", &e) ||
+	    !get_opt_str(cr, "account_id", "credentials.account_id",
+	    &b->has_account_id, &b->account_id, &e) ||
+	    !get_opt_str(cr, "pwd", "credentials.pwd", &b->has_pwd, &b->pwd,
+	    &e) ||
+	    !get_opt_str(org, "id", "org_details.id", &b->has_org_id,
+	    &b->org_id, &e) ||
+	    !get_admin_details(org, &b->admin_details_json, &e))
+		goto out;
+	if ((en = member(at, "enabled")) != NULL) {
+		if (!json_is_boolean(en)) {
+			fail(&e, "attributes.enabled must be true or false.");
+			goto out;
+		}
+		b->enabled = json_is_true(en);
+	}
+	if (prov == NULL && set) {
+		fail(&e, "provider is required.");
+		goto out;
+	}
+	if (prov != NULL && !provider_valid(prov)) {
+		fail(&e, "provider must be 1 to 127 printable ASCII "
+		    "characters.");
+		goto out;
+	}
+	b->provider = prov == NULL ? NULL : cv_strdup(prov);
+	ok = true;
+out:
+	json_decref(doc);
+	if (!ok) {
+		kv_issuer_body_free(b);
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+/*
+ * IssuerBundle.  The password is never shown: credentials appears with
+ * account_id only, and not at all without one; org_details always has an
+ * admin_details array.
+ */
+enum cv_err
+kv_json_issuer(struct cv_resp *resp, const char *base,
+    const struct cv_issuer *is)
+{
+	json_t	*doc, *org, *admins = NULL;
+
+	if (is->admin_details_json != NULL)
+		admins = json_loads(is->admin_details_json, 0, NULL);
+	if (!json_is_array(admins)) {
+		json_decref(admins);
+		admins = json_array();
+	}
+	org = json_pack("{s:o}", "admin_details", admins);
+	if (is->organization_id != NULL)
+		json_object_set_new(org, "id",
+		    json_string(is->organization_id));
+	doc = json_pack("{s:s++, s:s, s:o, s:{s:b, s:I, s:I}}",
+	    "id", base, "/certificates/issuers/", is->name,
+	    "provider", is->provider, "org_details", org,
+	    "attributes", "enabled", is->enabled,
+	    "created", (json_int_t)is->created,
+	    "updated", (json_int_t)is->updated);
+	if (doc != NULL && is->account_id != NULL)
+		json_object_set_new(doc, "credentials", json_pack("{s:s}",
+		    "account_id", is->account_id));
+	return kv_json_set(resp, 200, doc);
+}
+
+/*
+ * CertificateIssuerListResult: {"value":[{id, provider}…],"nextLink":…};
+ * value is always an array, nextLink an absolute URL or null.
+ */
+enum cv_err
+kv_json_issuer_list(struct cv_resp *resp, const char *base,
+    const struct cv_issuer *items, size_t n, const char *next)
+{
+	json_t	*arr;
+	size_t	 i;
+
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s++, s:s}", "id",
+		    base, "/certificates/issuers/", items[i].name, "provider",
+		    items[i].provider));
+	return kv_json_set(resp, 200, json_pack("{s:o, s:o}", "value", arr,
+	    "nextLink", next == NULL ? json_null() : json_string(next)));
+}
+
+/*
+ * A simple check of a contact's email: printable ASCII without spaces,
+ * one "@" with something on each side (what contacts.email allows).
+ */
+bool
+kv_email_valid(const char *s)
+{
+	const char	*at = NULL, *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p > 0x7e)
+			return false;
+		if (*p == '@') {
+			if (at != NULL)
+				return false;
+			at = p;
+		}
+	}
+	return at != NULL && at != s && at[1] != '\0' && p - s <= 254;
+}
+
+/*
+ * The body of PUT /certificates/contacts: {"contacts":[{email, name,
+ * phone}…]} with at least one contact, each with at least one member
+ * (empty strings count as absent) and a valid email when given.  On
+ * success *out (n items) is for cv_contacts_free().
+ */
+enum cv_err
+kv_json_contacts_parse(const char *body, struct cv_contact **out, size_t *n,
+    char **errmsg)
+{
+	static const char *const keys[] = { "email", "name", "phone" };
+	struct jerr	 e = { NULL };
+	json_t		*doc, *list, *it;
+	struct cv_contact *c;
+	char		 path[64], *vals[3];
+	size_t		 i, k;
+	bool		 ok = false, has;
+
+	*errmsg = NULL;
+	*out = NULL;
+	*n = 0;
+	if ((doc = load_body(body, &e)) == NULL)
+		goto out;
+	if ((list = member(doc, "contacts")) == NULL ||
+	    !json_is_array(list)) {
+		fail(&e, "contacts (an array of {email, name, phone}) is "
+		    "required.");
+		goto out;
+	}
+	if (json_array_size(list) == 0) {
+		fail(&e, "contacts must hold at least one contact; DELETE "
+		    "/certificates/contacts removes them all.");
+		goto out;
+	}
+	*out = cv_calloc(json_array_size(list), sizeof(**out));
+	json_array_foreach(list, i, it) {
+		snprintf(path, sizeof(path), "contacts[%zu]", i);
+		if (!json_is_object(it)) {
+			fail(&e, "%s must be a JSON object.", path);
+			goto out;
+		}
+		c = &(*out)[(*n)++];
+		for (k = 0; k < 3; k++) {
+			snprintf(path, sizeof(path), "contacts[%zu].%s", i,
+			    keys[k]);
+			if (!get_opt_str(it, keys[k], path, &has, &vals[k], &e))
+				goto out;
+			if (k == 0)
+				c->email = vals[0];
+			else if (k == 1)
+				c->name = vals[1];
+			else
+				c->phone = vals[2];
+		}
+		if (c->email == NULL && c->name == NULL && c->phone == NULL) {
+			fail(&e, "contacts[%zu] needs an email, a name or a "
+			    "phone.", i);
+			goto out;
+		}
+		if (c->email != NULL && !kv_email_valid(c->email)) {
+			fail(&e, "contacts[%zu].email is not a valid email "
+			    "address.", i);
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	json_decref(doc);
+	if (!ok) {
+		cv_contacts_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		*errmsg = e.msg;
+		return CV_ERR_BAD_PARAMETER;
+	}
+	return CV_OK;
+}
+
+/* Contacts: {"id":"{base}/certificates/contacts","contacts":[…]}. */
+enum cv_err
+kv_json_contacts(struct cv_resp *resp, const char *base,
+    const struct cv_contact *list, size_t n)
+{
+	json_t	*arr, *c;
+	size_t	 i;
+
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		c = json_object();
+		if (list[i].email != NULL)
+			json_object_set_new(c, "email",
+			    json_string(list[i].email));
+		if (list[i].name != NULL)
+			json_object_set_new(c, "name",
+			    json_string(list[i].name));
+		if (list[i].phone != NULL)
+			json_object_set_new(c, "phone",
+			    json_string(list[i].phone));
+		json_array_append_new(arr, c);
+	}
+	return kv_json_set(resp, 200, json_pack("{s:s+, s:o}", "id", base,
+	    "/certificates/contacts", "contacts", arr));
 }

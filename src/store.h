@@ -202,4 +202,159 @@ enum cv_err store_backup_read(struct store *, int64_t, const char *,
 enum cv_err store_backup_write(struct store *, int64_t,
 	    const struct cv_backup *, const char *);
 
+/*
+ * store_issue.c: issuer-backed operations, carried out by
+ * certvault-worker and approved or rejected with certvault-admin.
+ */
+
+/* An operation claimed by a worker (strings owned; store_claim_free). */
+struct store_claim {
+	int64_t		 op_id;
+	char		 request_id[33];
+	int64_t		 vault_id;
+	char		*vault_name;
+	char		*cert_name;
+	char		*issuer_name;
+	char		*issuer_provider;
+	struct cv_bytes	 csr;		/* DER */
+	bool		 cancellation_requested;
+	bool		 approved;
+	int		 attempts;	/* this claim included */
+};
+
+/*
+ * A LocalCA's CA as stored: its certificate and its key, still sealed
+ * (both empty until the CA is made); store_ca_free.
+ */
+struct store_ca {
+	struct cv_bytes	 cert;		/* DER */
+	char		 credential_uid[37]; /* the sealing's associated data */
+	struct cv_bytes	 sealed;
+	unsigned char	 nonce[12];
+	char		*master_key_id;
+};
+
+/* certvault-admin's view of one certificate's operation. */
+struct store_op_admin {
+	int64_t		 cert_id;
+	int64_t		 vault_id;
+	int64_t		 op_id;		/* 0: no operation */
+	char		 request_id[33];
+	char		*status;
+	char		*issuer_name;
+	char		*issuer_provider; /* NULL: Self or Unknown */
+	char		*approved_by;	/* NULL: not approved */
+	bool		 cancellation_requested;
+};
+
+/* One row of pending_operations_overview (certvault-admin operation list). */
+struct store_op_row {
+	char		*vault, *cert, *status, *issuer, *provider;
+	char		*request_id, *age, *next_attempt, *claimed_by;
+	char		*error_code, *error_message, *worker_last_error;
+	char		*approved_by;
+	bool		 cancellation_requested;
+	int		 attempts;
+};
+
+void	 store_claim_free(struct store_claim *);
+void	 store_ca_free(struct store_ca *);
+void	 store_op_admin_free(struct store_op_admin *);
+void	 store_op_rows_free(struct store_op_row *, size_t);
+enum cv_err store_issue_claim(struct store *, const char *, int,
+	    struct store_claim *, bool *);
+enum cv_err store_issue_retry(struct store *, int64_t, const char *);
+enum cv_err store_issue_wait(struct store *, int64_t, const char *, bool *);
+enum cv_err store_issue_finish(struct store *, int64_t, const char *,
+	    const char *, const char *, const char *);
+enum cv_err store_issue_ca_get(struct store *, int64_t, bool,
+	    struct store_ca *);
+enum cv_err store_issue_ca_put(struct store *, int64_t,
+	    const struct store_ca *);
+enum cv_err store_issue_admin_lock(struct store *, const char *,
+	    const char *, struct store_op_admin *);
+enum cv_err store_issue_approve(struct store *, int64_t, const char *,
+	    const char *);
+enum cv_err store_issue_list(struct store *, const char *,
+	    struct store_op_row **, size_t *);
+enum cv_err store_vault_id(struct store *, const char *, int64_t *);
+
+/* store_issuer.c: the issuer routes and the vault's contacts */
+
+/* An issuer's secret, sealed; uid (a uuid) is the associated data. */
+struct store_issuer_secret {
+	const char		*uid;
+	const struct cv_bytes	*sealed;
+	const unsigned char	*nonce;
+	const char		*master_key_id;
+};
+
+enum cv_err store_issuer_lock(struct store *, int64_t, const char *,
+	    struct cv_issuer *);
+enum cv_err store_issuer_upsert(struct store *, int64_t,
+	    const struct cv_issuer *, int64_t *);
+enum cv_err store_issuer_update(struct store *, const struct cv_issuer *);
+enum cv_err store_issuer_password(struct store *, int64_t,
+	    const struct store_issuer_secret *);
+enum cv_err store_issuer_users(struct store *, int64_t, const char *, int,
+	    struct cv_strlist *, int64_t *);
+enum cv_err store_issuer_delete(struct store *, int64_t);
+enum cv_err store_issuer_list(struct store *, int64_t, const char *, int,
+	    struct cv_issuer **, size_t *);
+enum cv_err store_contacts_get(struct store *, int64_t, struct cv_contact **,
+	    size_t *);
+enum cv_err store_contacts_set(struct store *, int64_t,
+	    const struct cv_contact *, size_t, struct cv_contact **, size_t *);
+enum cv_err store_contacts_delete(struct store *, int64_t,
+	    struct cv_contact **, size_t *);
+
+/* store_lifetime.c: lifetime actions (lifetime.c) */
+
+/*
+ * A live certificate whose latest issued version may have a lifetime
+ * action due (strings owned; store_lifetime_cands_free).
+ */
+struct store_lifetime_cand {
+	int64_t		 cert_id, vault_id, version_id;
+	char		*vault;		/* the vault's name */
+	char		*host;		/* the vault's host, or NULL */
+	char		*name;
+	char		*policy_json;
+	char		*version;	/* the latest issued version */
+	int64_t		 nbf, exp;	/* its validity, Unix seconds */
+	char		*tags_json;	/* its tags */
+	bool		 in_progress;	/* an operation is in progress */
+	char		*done;		/* "AutoRenew lifetime_percentage=80,…":
+					   runs recorded, final or backing off */
+};
+
+/* What store_lifetime_claim() found under the lock. */
+enum store_lt_state {
+	STORE_LT_BUSY = 0,	/* locked elsewhere, changed, or done */
+	STORE_LT_IN_PROGRESS,	/* to do, but an operation is in progress */
+	STORE_LT_CLAIMED	/* to do, and ours */
+};
+
+/* One run of a lifetime action, as lifetime_action_runs records it. */
+struct store_lifetime_run {
+	int64_t		 cert_id, version_id;
+	const char	*action;	/* AutoRenew, EmailContacts */
+	const char	*trigger;	/* lifetime_percentage=N, … */
+	int64_t		 due, as_of;	/* Unix seconds */
+	const char	*outcome;	/* renewed, sent, …, error */
+	const char	*details;	/* or NULL */
+	const char	*recipients;	/* comma-separated, or NULL */
+	const char	*new_version;	/* or NULL */
+	const char	*error;		/* outcome error only */
+};
+
+enum cv_err store_lifetime_scan(struct store *, const char *, const char *,
+	    int64_t, int64_t, int, struct store_lifetime_cand **, size_t *);
+void	 store_lifetime_cands_free(struct store_lifetime_cand *, size_t);
+enum cv_err store_lifetime_claim(struct store *, int64_t, int64_t,
+	    const char *, const char *, enum store_lt_state *);
+enum cv_err store_lifetime_record(struct store *,
+	    const struct store_lifetime_run *, int *, int64_t *);
+enum cv_err store_lifetime_autorenew(struct store *, int64_t);
+
 #endif /* STORE_H */

@@ -172,6 +172,16 @@ store_cert_lock(struct store *st, int64_t vault_id, const char *name,
 	}
 	if ((er = store_exec(st, STMT_CERT_LOCK, &p, &res)) != CV_OK)
 		return er;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return CV_OK;
+	}
+	/* A new statement, a new snapshot: what committed while we waited. */
+	p.n = 0;
+	store_param_int(&p, store_get_int(res, 0, "id"));
+	PQclear(res);
+	if ((er = store_exec(st, STMT_CERT_LOCKED, &p, &res)) != CV_OK)
+		return er;
 	if (PQntuples(res) == 1) {
 		lk->exists = true;
 		lk->cert_id = store_get_int(res, 0, "cert_id");

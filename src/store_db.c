@@ -139,17 +139,23 @@ static const char *const stmts[STMT__MAX] = {
 	"ON CONFLICT (vault_id, lower(name)) DO NOTHING",
 	/*
 	 * STMT_CERT_LOCK: the certificate's row is the lock every create,
-	 * import and merge takes; with it, its operation and pending key.
+	 * import and merge takes.  Only the lock: a statement that waited for
+	 * it still sees the other tables as of its start, so what the lock
+	 * protects is read by the next statement (STMT_CERT_LOCKED).
 	 */
 	[STMT_CERT_LOCK] =
+	"SELECT c.id FROM certificates c "
+	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
+	"FOR UPDATE OF c",
+	/* STMT_CERT_LOCKED: the locked row, its operation and pending key. */
+	[STMT_CERT_LOCKED] =
 	"SELECT c.id AS cert_id, c.name, c.deleted_at IS NOT NULL AS deleted, "
 	PENDING_COLUMNS
 	"FROM certificates c "
 	"LEFT JOIN pending_operations p ON p.certificate_id = c.id "
 	"LEFT JOIN certificate_versions v ON v.id = p.target_version_id "
 	"LEFT JOIN keys k ON k.id = v.key_id "
-	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
-	"FOR UPDATE OF c",
+	"WHERE c.id = $1",
 	[STMT_PENDING_GET] =
 	"SELECT c.id AS cert_id, c.name, false AS deleted, "
 	PENDING_COLUMNS
@@ -197,9 +203,14 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_VERSION_CHAIN_APPEND] =
 	"UPDATE certificate_versions SET chain_der = array_append(chain_der, $2) "
 	"WHERE id = $1",
+	/*
+	 * STMT_PENDING_COMPLETE: a merge; after a failure too, whose error
+	 * goes (a completed operation carries none).
+	 */
 	[STMT_PENDING_COMPLETE] =
 	"UPDATE pending_operations SET status = 'completed', "
-	"status_details = NULL, next_attempt_at = NULL, finished_at = now(), "
+	"status_details = NULL, error_code = NULL, error_message = NULL, "
+	"next_attempt_at = NULL, finished_at = now(), "
 	"updated_at = now() WHERE id = $1",
 	/* STMT_PENDING_CANCEL: the worker acts on it at its next pass. */
 	[STMT_PENDING_CANCEL] =
@@ -238,11 +249,16 @@ static const char *const stmts[STMT__MAX] = {
 	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
 	"AND c.deleted_at IS NULL AND ($3::text IS NULL OR (v.created_at, v.id) "
 	"> (SELECT sv.created_at, sv.id FROM certificate_versions sv "
-	"WHERE sv.certificate_id = c.id AND sv.version = $3)) "
+	"WHERE sv.certificate_id = c.id AND sv.version = lower($3))) "
 	"ORDER BY v.created_at, v.id LIMIT $4",
-	/* STMT_VERSION_UPDATE: attributes and tags of one version. */
+	/*
+	 * STMT_VERSION_UPDATE: attributes and tags of one version; a version
+	 * still waiting for its certificate stays disabled.
+	 */
 	[STMT_VERSION_UPDATE] =
-	"UPDATE certificate_versions v SET enabled = COALESCE($4, v.enabled), "
+	"UPDATE certificate_versions v SET enabled = CASE WHEN "
+	"v.certificate_der IS NULL THEN v.enabled ELSE COALESCE($4, v.enabled) "
+	"END, "
 	"tags = COALESCE($5::jsonb, v.tags), updated_at = now() "
 	"FROM certificates c WHERE v.certificate_id = c.id "
 	"AND c.vault_id = $1 AND lower(c.name) = lower($2) "
@@ -391,6 +407,256 @@ static const char *const stmts[STMT__MAX] = {
 	"updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8), "
 	"to_timestamp($9), $10, COALESCE($11::jsonb, '{}'), $12, $13, "
 	"to_timestamp($14), to_timestamp($15)) RETURNING id",
+	/*
+	 * STMT_LIFETIME_SCAN: live certificates with lifetime actions, by id
+	 * after $1, whose latest issued version was valid as of $4 (a trigger
+	 * never fires before not_before), with the runs already recorded for
+	 * that version that are final or backing off.  No lock: a candidate
+	 * is claimed with STMT_LIFETIME_CLAIM.
+	 */
+	[STMT_LIFETIME_SCAN] =
+	"SELECT c.id AS cert_id, c.vault_id, vt.name AS vault, vt.host, "
+	"c.name, c.policy::text AS policy, lv.id AS version_id, lv.version, "
+	"extract(epoch FROM lv.not_before)::bigint AS nbf, "
+	"extract(epoch FROM lv.not_after)::bigint AS exp, "
+	"lv.tags::text AS tags, "
+	"EXISTS (SELECT 1 FROM pending_operations p WHERE p.certificate_id = "
+	"c.id AND p.status = 'inProgress') AS in_progress, "
+	"array_to_string(ARRAY(SELECT r.action_type || ' ' || r.trigger "
+	"FROM lifetime_action_runs r WHERE r.certificate_version_id = lv.id "
+	"AND (r.outcome <> 'error' OR r.next_attempt_at > now())), ',') "
+	"AS done "
+	"FROM certificates c JOIN vaults vt ON vt.id = c.vault_id "
+	"JOIN LATERAL (SELECT v.id, v.version, v.not_before, v.not_after, "
+	"v.tags FROM certificate_versions v WHERE v.certificate_id = c.id "
+	"AND v.certificate_der IS NOT NULL "
+	"ORDER BY v.created_at DESC, v.id DESC LIMIT 1) lv ON true "
+	"WHERE c.deleted_at IS NULL AND c.id > $1 "
+	"AND CASE WHEN jsonb_typeof(c.policy -> 'lifetime_actions') = 'array' "
+	"THEN jsonb_array_length(c.policy -> 'lifetime_actions') > 0 END "
+	"AND lv.not_before <= to_timestamp($4) "
+	"AND ($2::text IS NULL OR vt.name = $2) "
+	"AND ($3::text IS NULL OR lower(c.name) = lower($3)) "
+	"ORDER BY c.id LIMIT $5",
+	/* STMT_LIFETIME_CLAIM: any number of workers, no double work. */
+	[STMT_LIFETIME_CLAIM] =
+	"SELECT id FROM certificates WHERE id = $1 AND deleted_at IS NULL "
+	"FOR UPDATE SKIP LOCKED",
+	/* STMT_LIFETIME_CHECK: under the lock, is the action still to do? */
+	[STMT_LIFETIME_CHECK] =
+	"SELECT (SELECT lv.id FROM certificate_versions lv "
+	"WHERE lv.certificate_id = c.id AND lv.certificate_der IS NOT NULL "
+	"ORDER BY lv.created_at DESC, lv.id DESC LIMIT 1) = $2 AS latest, "
+	"EXISTS (SELECT 1 FROM pending_operations p WHERE p.certificate_id = "
+	"c.id AND p.status = 'inProgress') AS in_progress, "
+	"EXISTS (SELECT 1 FROM lifetime_action_runs r "
+	"WHERE r.certificate_version_id = $2 AND r.action_type = $3 "
+	"AND r.trigger = $4 AND (r.outcome <> 'error' "
+	"OR r.next_attempt_at > now())) AS done "
+	"FROM certificates c WHERE c.id = $1 AND c.deleted_at IS NULL",
+	/*
+	 * STMT_LIFETIME_RECORD: a run, or the next attempt of a failed one;
+	 * a failure backs off from 1 minute, doubling, to 1 hour.
+	 */
+	[STMT_LIFETIME_RECORD] =
+	"INSERT INTO lifetime_action_runs AS r (certificate_id, "
+	"certificate_version_id, action_type, trigger, due_at, "
+	"evaluated_as_of, outcome, details, recipients, new_version, error, "
+	"next_attempt_at) "
+	"VALUES ($1, $2, $3, $4, to_timestamp($5), to_timestamp($6), $7, $8, "
+	"string_to_array($9, ','), $10, $11, CASE WHEN $7 = 'error' "
+	"THEN now() + interval '60 seconds' END) "
+	"ON CONFLICT ON CONSTRAINT lifetime_action_runs_once DO UPDATE SET "
+	"due_at = EXCLUDED.due_at, evaluated_as_of = EXCLUDED.evaluated_as_of, "
+	"outcome = EXCLUDED.outcome, details = EXCLUDED.details, "
+	"recipients = EXCLUDED.recipients, new_version = EXCLUDED.new_version, "
+	"error = EXCLUDED.error, attempts = r.attempts + 1, run_at = now(), "
+	"next_attempt_at = CASE WHEN EXCLUDED.outcome = 'error' THEN now() + "
+	"LEAST(3600, 60 * power(2, r.attempts)) * interval '1 second' END "
+	"WHERE r.outcome = 'error' "
+	"RETURNING attempts, "
+	"extract(epoch FROM next_attempt_at)::bigint AS next_attempt",
+	[STMT_LIFETIME_ORIGIN] =
+	"UPDATE pending_operations SET origin = 'autorenew' "
+	"WHERE certificate_id = $1",
+	/*
+	 * STMT_ISSUE_CLAIM: the issuer-backed operation due longest, leased
+	 * to worker $1 for $2 seconds: a worker that dies holding it lets
+	 * it come back when the lease runs out.  Any number of workers, no
+	 * double claims (FOR UPDATE SKIP LOCKED).
+	 */
+	[STMT_ISSUE_CLAIM] =
+	"UPDATE pending_operations p SET attempts = p.attempts + 1, "
+	"next_attempt_at = now() + make_interval(secs => $2::integer), "
+	"claimed_by = $1, claimed_at = now(), updated_at = now() "
+	"FROM certificates c JOIN vaults v ON v.id = c.vault_id "
+	"WHERE c.id = p.certificate_id AND p.id = (SELECT q.id "
+	"FROM pending_operations q WHERE q.status = 'inProgress' "
+	"AND q.next_attempt_at <= now() AND q.issuer_provider IS NOT NULL "
+	"ORDER BY q.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	"RETURNING p.id AS op_id, p.request_id, p.issuer_name, "
+	"p.issuer_provider, p.csr, p.cancellation_requested, "
+	"p.approved_at IS NOT NULL AS approved, p.attempts, c.vault_id, "
+	"v.name AS vault_name, c.name AS cert_name",
+	/*
+	 * STMT_ISSUE_RETRY: a transient failure; try again after 2^attempts
+	 * seconds, at most five minutes.
+	 */
+	[STMT_ISSUE_RETRY] =
+	"UPDATE pending_operations SET worker_last_error = $2, "
+	"next_attempt_at = now() + LEAST(300, power(2, LEAST(attempts, 16)))"
+	"::integer * interval '1 second', updated_at = now() "
+	"WHERE id = $1 AND status = 'inProgress'",
+	/*
+	 * STMT_ISSUE_WAIT: nothing to do until an operator approves; not if
+	 * an approval or a cancellation came in since the claim.
+	 */
+	[STMT_ISSUE_WAIT] =
+	"UPDATE pending_operations SET status_details = $2, "
+	"next_attempt_at = NULL, worker_last_error = NULL, updated_at = now() "
+	"WHERE id = $1 AND status = 'inProgress' AND approved_at IS NULL "
+	"AND NOT cancellation_requested",
+	/* STMT_ISSUE_FINISH: completed, failed or cancelled. */
+	[STMT_ISSUE_FINISH] =
+	"UPDATE pending_operations SET status = $2, status_details = $3, "
+	"error_code = $4, error_message = $5, next_attempt_at = NULL, "
+	"finished_at = now(), worker_last_error = NULL, updated_at = now() "
+	"WHERE id = $1 AND status = 'inProgress'",
+	/* STMT_ISSUE_CA_GET: a LocalCA issuer's CA, if it has one yet. */
+	[STMT_ISSUE_CA_GET] =
+	"SELECT i.id, i.ca_chain_der[1] AS ca_cert, "
+	"ic.credential_uid::text AS credential_uid, ic.sealed_value, "
+	"ic.seal_nonce, ic.master_key_id FROM issuers i "
+	"LEFT JOIN issuer_credentials ic ON ic.issuer_id = i.id "
+	"AND ic.credential_type = 'ca_private_key' WHERE i.id = $1",
+	/* STMT_ISSUE_CA_LOCK: the same, locking the issuer: one CA each. */
+	[STMT_ISSUE_CA_LOCK] =
+	"SELECT i.id, i.ca_chain_der[1] AS ca_cert, "
+	"ic.credential_uid::text AS credential_uid, ic.sealed_value, "
+	"ic.seal_nonce, ic.master_key_id FROM issuers i "
+	"LEFT JOIN issuer_credentials ic ON ic.issuer_id = i.id "
+	"AND ic.credential_type = 'ca_private_key' WHERE i.id = $1 "
+	"FOR UPDATE OF i",
+	[STMT_ISSUE_CA_KEY_PUT] =
+	"INSERT INTO issuer_credentials (credential_uid, issuer_id, "
+	"credential_type, sealed_value, seal_nonce, master_key_id) "
+	"VALUES ($1::uuid, $2, 'ca_private_key', $3, $4, $5) "
+	"ON CONFLICT (issuer_id, credential_type) DO UPDATE SET "
+	"credential_uid = EXCLUDED.credential_uid, "
+	"sealed_value = EXCLUDED.sealed_value, "
+	"seal_nonce = EXCLUDED.seal_nonce, "
+	"master_key_id = EXCLUDED.master_key_id, updated_at = now()",
+	[STMT_ISSUE_CA_CERT_PUT] =
+	"UPDATE issuers SET ca_chain_der = ARRAY[$2::bytea] WHERE id = $1",
+	/*
+	 * STMT_ISSUE_ADMIN_LOCK: certvault-admin takes the certificate's row
+	 * lock (as STMT_CERT_LOCK), then reads its operation with
+	 * STMT_ISSUE_ADMIN_OP: a new statement sees what committed while
+	 * the lock was awaited.
+	 */
+	[STMT_ISSUE_ADMIN_LOCK] =
+	"SELECT c.id FROM certificates c JOIN vaults v ON v.id = c.vault_id "
+	"WHERE v.name = $1 AND lower(c.name) = lower($2) "
+	"AND c.deleted_at IS NULL FOR UPDATE OF c",
+	[STMT_ISSUE_APPROVE] =
+	"UPDATE pending_operations SET approved_at = now(), approved_by = $2, "
+	"status_details = $3, next_attempt_at = now(), updated_at = now() "
+	"WHERE id = $1 AND status = 'inProgress' AND approved_at IS NULL",
+	/* STMT_ISSUE_LIST: pending_operations_overview for operators. */
+	[STMT_ISSUE_LIST] =
+	"SELECT o.vault_name, o.certificate_name, o.status, o.issuer_name, "
+	"o.issuer_provider, o.request_id, o.cancellation_requested, "
+	"date_trunc('second', o.age)::text AS age, o.attempts, "
+	"to_char(o.next_attempt_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS next_attempt, o.claimed_by, "
+	"o.error_code, o.error_message, o.worker_last_error, p.approved_by "
+	"FROM pending_operations_overview o "
+	"JOIN pending_operations p ON p.id = o.pending_operation_id "
+	"WHERE $1::text IS NULL OR o.vault_name = $1 "
+	"ORDER BY o.created_at, o.pending_operation_id",
+	[STMT_ISSUE_VAULT_ID] =
+	"SELECT id FROM vaults WHERE name = $1",
+	[STMT_ISSUE_ADMIN_OP] =
+	"SELECT c.id AS cert_id, c.vault_id, p.id AS op_id, p.request_id, "
+	"p.status, p.issuer_name, p.issuer_provider, p.approved_by, "
+	"p.cancellation_requested FROM certificates c "
+	"LEFT JOIN pending_operations p ON p.certificate_id = c.id "
+	"WHERE c.id = $1",
+	/* STMT_ISSUER_LOCK: PATCH and DELETE of an issuer hold its row. */
+	[STMT_ISSUER_LOCK] =
+	"SELECT " ISSUER_COLUMNS "FROM issuers i "
+	"WHERE i.vault_id = $1 AND lower(i.name) = lower($2) FOR UPDATE OF i",
+	/*
+	 * STMT_ISSUER_UPSERT: PUT creates, or replaces the settings in place
+	 * (same id and name); worker-owned columns (provider_config,
+	 * ca_chain_der) stay.
+	 */
+	[STMT_ISSUER_UPSERT] =
+	"INSERT INTO issuers (vault_id, name, provider, enabled, account_id, "
+	"organization_id, admin_details, requires_approval) "
+	"VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::jsonb, '[]'), $8) "
+	"ON CONFLICT (vault_id, lower(name)) DO UPDATE SET "
+	"provider = EXCLUDED.provider, enabled = EXCLUDED.enabled, "
+	"account_id = EXCLUDED.account_id, "
+	"organization_id = EXCLUDED.organization_id, "
+	"admin_details = EXCLUDED.admin_details, "
+	"requires_approval = EXCLUDED.requires_approval, updated_at = now() "
+	"RETURNING id",
+	/* STMT_ISSUER_UPDATE: every setting of a PATCH, merged. */
+	[STMT_ISSUER_UPDATE] =
+	"UPDATE issuers SET provider = $2, enabled = $3, account_id = $4, "
+	"organization_id = $5, admin_details = COALESCE($6::jsonb, '[]'), "
+	"requires_approval = $7, updated_at = now() WHERE id = $1",
+	/* STMT_ISSUER_PWD_SET: credentials.pwd, sealed (fresh uid each time). */
+	[STMT_ISSUER_PWD_SET] =
+	"INSERT INTO issuer_credentials (issuer_id, credential_uid, "
+	"credential_type, sealed_value, seal_nonce, master_key_id) "
+	"VALUES ($1, $2::uuid, 'password', $3, $4, $5) "
+	"ON CONFLICT ON CONSTRAINT issuer_credentials_one_per_type DO UPDATE "
+	"SET credential_uid = EXCLUDED.credential_uid, "
+	"sealed_value = EXCLUDED.sealed_value, "
+	"seal_nonce = EXCLUDED.seal_nonce, "
+	"master_key_id = EXCLUDED.master_key_id, updated_at = now()",
+	[STMT_ISSUER_PWD_DELETE] =
+	"DELETE FROM issuer_credentials WHERE issuer_id = $1 "
+	"AND credential_type = 'password'",
+	/*
+	 * STMT_ISSUER_USERS: certificates of the vault whose operation in
+	 * progress names the issuer (which refuses its delete), the first
+	 * $3 by name, with how many there are in all.
+	 */
+	[STMT_ISSUER_USERS] =
+	"SELECT c.name, c.deleted_at IS NOT NULL AS deleted, "
+	"count(*) OVER () AS total FROM pending_operations p "
+	"JOIN certificates c ON c.id = p.certificate_id "
+	"WHERE c.vault_id = $1 AND p.status = 'inProgress' "
+	"AND lower(p.issuer_name) = lower($2) ORDER BY lower(c.name) LIMIT $3",
+	/* STMT_ISSUER_DELETE: sealed credentials go by cascade. */
+	[STMT_ISSUER_DELETE] =
+	"DELETE FROM issuers WHERE id = $1",
+	/* STMT_ISSUER_LIST: keyset pagination by name, as STMT_CERT_LIST. */
+	[STMT_ISSUER_LIST] =
+	"SELECT i.name, i.provider FROM issuers i WHERE i.vault_id = $1 "
+	"AND ($2::text IS NULL OR lower(i.name) > lower($2)) "
+	"ORDER BY lower(i.name) LIMIT $3",
+	/*
+	 * STMT_VAULT_LOCK: writers of a vault-wide list (contacts) take
+	 * turns on the vault's row; NO KEY UPDATE does not block the
+	 * foreign-key checks of inserts elsewhere in the vault.
+	 */
+	[STMT_VAULT_LOCK] =
+	"SELECT id FROM vaults WHERE id = $1 FOR NO KEY UPDATE",
+	[STMT_CONTACTS_GET] =
+	"SELECT email, name, phone FROM contacts WHERE vault_id = $1 "
+	"ORDER BY sort_order",
+	/* STMT_CONTACTS_DELETE: the removed list, in its order. */
+	[STMT_CONTACTS_DELETE] =
+	"WITH d AS (DELETE FROM contacts WHERE vault_id = $1 "
+	"RETURNING sort_order, email, name, phone) "
+	"SELECT email, name, phone FROM d ORDER BY sort_order",
+	[STMT_CONTACT_INSERT] =
+	"INSERT INTO contacts (vault_id, sort_order, email, name, phone) "
+	"VALUES ($1, $2, $3, $4, $5)",
 };
 
 struct store {

@@ -19,8 +19,10 @@
 
 #include "certvault.h"
 #include "cfg.h"
+#include "lifetime.h"
 #include "log.h"
 #include "store.h"
+#include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -38,6 +40,8 @@ struct job {
 
 static const struct job jobs[] = {
 	{ "purge-expired", store_job_purge_expired },
+	{ "issue", worker_issue_run },
+	{ "lifetime-actions", lifetime_job },
 };
 
 /* One pass over every job.  Return false if the database was away. */
@@ -67,6 +71,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "as-of",	required_argument, NULL, 'a' },
 		{ "config",	required_argument, NULL, 'c' },
 		{ "once",	no_argument,	   NULL, 'o' },
 		{ "pid-file",	required_argument, NULL, 'p' },
@@ -81,10 +86,19 @@ main(int argc, char *argv[])
 	char			*err;
 	FILE			*f;
 	bool			 once = false, ok;
+	int64_t			 as_of = 0;	/* lifetime actions; 0: now */
 	int			 ch;
 
-	while ((ch = getopt_long(argc, argv, "c:op:", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "a:c:op:", longopts, NULL)) !=
+	    -1)
 		switch (ch) {
+		case 'a':
+			if (!lifetime_parse_time(optarg, &as_of)) {
+				fprintf(stderr, "certvault-worker: --as-of takes "
+				    "a UTC time such as 2027-06-01T00:00:00Z\n");
+				return 1;
+			}
+			break;
 		case 'c':
 			config_path = optarg;
 			break;
@@ -96,12 +110,15 @@ main(int argc, char *argv[])
 			break;
 		default:
 			fprintf(stderr, "usage: certvault-worker [--config FILE] "
-			    "[--once] [--pid-file FILE]\n");
+			    "[--once] [--pid-file FILE] [--as-of TIME]\n");
 			return 1;
 		}
 	if (cfg_build(&cfg, config_path, NULL, 0, &err) != CV_OK)
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
+	worker_issue_setup(cfg.master_key_file);
+	lifetime_setup(cfg.master_key_file, cfg.sendmail_command,
+	    cfg.lifetime_interval, as_of);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;	/* no SA_RESTART: wakes the sleep */

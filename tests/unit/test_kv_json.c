@@ -244,12 +244,26 @@ test_operation_doc(void)
 	cv_resp_free(&resp);
 
 	op.status = "completed";
+	op.status_details = NULL;
 	CU_ASSERT_EQUAL(kv_json_operation(&resp, 200, "https://h:1", &op),
 	    CV_OK);
 	doc = resp_doc(&resp);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc,
 	    "target")), "https://h:1/certificates/web");
 	CU_ASSERT_PTR_NULL(json_object_get(doc, "status_details"));
+	json_decref(doc);
+	cv_resp_free(&resp);
+
+	/* Completed, though a cancellation was asked for: details say so. */
+	op.cancellation_requested = true;
+	op.status_details = "Cancellation was requested after the "
+	    "certificate was issued; it has no effect.";
+	CU_ASSERT_EQUAL(kv_json_operation(&resp, 200, "https://h:1", &op),
+	    CV_OK);
+	doc = resp_doc(&resp);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc,
+	    "status_details")), op.status_details);
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(doc, "target"));
 	json_decref(doc);
 	cv_resp_free(&resp);
 }
