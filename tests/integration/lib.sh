@@ -298,16 +298,23 @@ assert_json_type() {
 	assert_match '^application/json(;|$)' "$(kv_header Content-Type)" "$1"
 }
 
-# assert_kv_error STATUS CODE MESSAGE DESCRIPTION: the last response is a
-# Key Vault error: that status, Content-Type application/json, a body of
-# exactly {"error":{"code":CODE,"message":MESSAGE}} (MESSAGE empty: any
-# non-empty string).
+# assert_kv_error STATUS CODE MESSAGE DESCRIPTION [INNER]: the last response
+# is a Key Vault error: that status, Content-Type application/json, a body
+# of exactly {"error":{"code":CODE,"message":MESSAGE}} (MESSAGE empty: any
+# non-empty string), or with INNER also "innererror":{"code":INNER}.
 assert_kv_error() {
-	local status=$1 code=$2 message=$3 desc=$4
+	local status=$1 code=$2 message=$3 desc=$4 inner=${5:-}
 	assert_status "$status" "$desc: status $status"
 	assert_json_type "$desc: Content-Type application/json"
-	assert_json '[keys, (.error | keys)]' '[["error"],["code","message"]]' \
-		"$desc: body has exactly error.code and error.message"
+	if [ -n "$inner" ]; then
+		# Key Vault's nested error: {"error":{"code","message","innererror":{"code"}}}.
+		assert_json '[keys, (.error | keys), .error.innererror.code]' \
+			"[[\"error\"],[\"code\",\"innererror\",\"message\"],\"$inner\"]" \
+			"$desc: body has error.code, error.message and innererror.code $inner"
+	else
+		assert_json '[keys, (.error | keys)]' '[["error"],["code","message"]]' \
+			"$desc: body has exactly error.code and error.message"
+	fi
 	assert_json .error.code "\"$code\"" "$desc: error.code $code"
 	if [ -n "$message" ]; then
 		assert_json -r .error.message "$message" "$desc: error.message"

@@ -108,7 +108,7 @@ assert_kv_error 404 CertificateNotFound "" "GET an unknown deleted certificate"
 # --- the name is taken while deleted -----------------------------------------------
 create "$D"
 assert_kv_error 409 Conflict "Certificate $D is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged." \
-	"create over a deleted name"
+	"create over a deleted name" ObjectIsDeletedButRecoverable
 assert_eq 1 "$(t_psql "SELECT count(*) FROM certificate_versions v JOIN certificates c ON c.id = v.certificate_id WHERE c.name = '$D'")" \
 	"the refused create added no version"
 

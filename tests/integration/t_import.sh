@@ -465,7 +465,7 @@ kv_curl DELETE "/certificates/$S?api-version=$API"
 if [ "$KV_STATUS" = 200 ]; then
 	import "$S" "$(pfx_body "$F/gnutls-pw.p12" s3cret)"
 	assert_kv_error 409 Conflict "Certificate $S is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged." \
-		"import to a soft-deleted name"
+		"import to a soft-deleted name" ObjectIsDeletedButRecoverable
 	kv_curl DELETE "/deletedcertificates/$S?api-version=$API"
 	assert_status 204 "purge the deleted certificate: 204"
 	import "$S" "$(pfx_body "$F/gnutls-pw.p12" s3cret)"
