@@ -232,14 +232,26 @@ store_cert_policy(struct store *st, int64_t vault_id, const char *name,
 	return er;
 }
 
-static void
-param_bytes_or_null(struct store_params *p, const struct cv_bytes *b)
+/* Append the chain certificates to version version_id, in order. */
+enum cv_err
+store_chain_append(struct store *st, int64_t version_id,
+    const struct cv_bytes *chain, size_t n)
 {
+	PGresult		*res;
+	struct store_params	 p;
+	enum cv_err		 er;
+	size_t			 i;
 
-	if (b == NULL || b->data == NULL)
-		store_param_text(p, NULL);
-	else
-		store_param_bytes(p, b->data, (int)b->len);
+	for (i = 0; i < n; i++) {
+		p.n = 0;
+		store_param_int(&p, version_id);
+		store_param_bytes(&p, chain[i].data, (int)chain[i].len);
+		if ((er = store_exec(st, STMT_VERSION_CHAIN_APPEND, &p,
+		    &res)) != CV_OK)
+			return er;
+		PQclear(res);
+	}
+	return CV_OK;
 }
 
 /*
@@ -256,7 +268,6 @@ store_cert_new_version(struct store *st, const struct store_lock *lk,
 	struct store_params	 p = { 0 };
 	int64_t			 key_id, version_id;
 	enum cv_err		 er;
-	size_t			 i;
 	const struct cv_operation *op = nv->op;
 
 	store_param_int(&p, lk->cert_id);
@@ -274,8 +285,8 @@ store_cert_new_version(struct store *st, const struct store_lock *lk,
 	store_param_int(&p, nv->key_size);
 	store_param_text(&p, nv->curve);
 	store_param_bool(&p, nv->exportable);
-	param_bytes_or_null(&p, nv->pub);
-	param_bytes_or_null(&p, nv->sealed);
+	store_param_bytes_or_null(&p, nv->pub);
+	store_param_bytes_or_null(&p, nv->sealed);
 	store_param_bytes(&p, nv->nonce, 12);
 	store_param_text(&p, nv->master_key_id);
 	if ((er = store_exec(st, STMT_KEY_INSERT, &p, &res)) != CV_OK)
@@ -287,12 +298,12 @@ store_cert_new_version(struct store *st, const struct store_lock *lk,
 	store_param_int(&p, lk->cert_id);
 	store_param_text(&p, nv->version);
 	store_param_int(&p, key_id);
-	param_bytes_or_null(&p, nv->cert);
+	store_param_bytes_or_null(&p, nv->cert);
 	if (nv->cert != NULL)
 		store_param_bytes(&p, nv->x5t, 20);
 	else
 		store_param_text(&p, NULL);
-	param_bytes_or_null(&p, nv->cert != NULL ? nv->serial : NULL);
+	store_param_bytes_or_null(&p, nv->cert != NULL ? nv->serial : NULL);
 	store_param_text(&p, nv->subject);
 	if (nv->cert != NULL) {
 		store_param_int(&p, nv->nbf);
@@ -309,15 +320,9 @@ store_cert_new_version(struct store *st, const struct store_lock *lk,
 		return er;
 	version_id = store_get_int(res, 0, "id");
 	PQclear(res);
-	for (i = 0; i < nv->chainsz; i++) {
-		p.n = 0;
-		store_param_int(&p, version_id);
-		store_param_bytes(&p, nv->chain[i].data, (int)nv->chain[i].len);
-		if ((er = store_exec(st, STMT_VERSION_CHAIN_APPEND, &p,
-		    &res)) != CV_OK)
-			return er;
-		PQclear(res);
-	}
+	if ((er = store_chain_append(st, version_id, nv->chain,
+	    nv->chainsz)) != CV_OK)
+		return er;
 	if (op == NULL)
 		return CV_OK;
 
@@ -348,7 +353,6 @@ store_version_issue(struct store *st, int64_t version_id,
 	PGresult		*res;
 	struct store_params	 p = { 0 };
 	enum cv_err		 er;
-	size_t			 i;
 
 	store_param_int(&p, version_id);
 	store_param_bytes(&p, is->cert->data, (int)is->cert->len);
@@ -362,17 +366,7 @@ store_version_issue(struct store *st, int64_t version_id,
 	if ((er = store_exec(st, STMT_VERSION_ISSUE, &p, &res)) != CV_OK)
 		return er;
 	PQclear(res);
-	for (i = 0; i < is->chainsz; i++) {
-		p.n = 0;
-		store_param_int(&p, version_id);
-		store_param_bytes(&p, is->chain[i].data,
-		    (int)is->chain[i].len);
-		if ((er = store_exec(st, STMT_VERSION_CHAIN_APPEND, &p,
-		    &res)) != CV_OK)
-			return er;
-		PQclear(res);
-	}
-	return CV_OK;
+	return store_chain_append(st, version_id, is->chain, is->chainsz);
 }
 
 /*

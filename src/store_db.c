@@ -841,6 +841,17 @@ store_param_bytes(struct store_params *p, const void *v, int len)
 	p->n++;
 }
 
+/* Bytes as a bytea parameter, or SQL NULL when there are none. */
+void
+store_param_bytes_or_null(struct store_params *p, const struct cv_bytes *b)
+{
+
+	if (b == NULL || b->data == NULL || b->len == 0)
+		store_param_text(p, NULL);
+	else
+		store_param_bytes(p, b->data, (int)b->len);
+}
+
 void
 store_param_int(struct store_params *p, int64_t v)
 {

@@ -365,16 +365,6 @@ out:
 	return er;
 }
 
-static void
-param_bytes_or_null(struct store_params *p, const struct cv_bytes *b)
-{
-
-	if (b->data == NULL || b->len == 0)
-		store_param_text(p, NULL);
-	else
-		store_param_bytes(p, b->data, (int)b->len);
-}
-
 /* Insert key k of certificate cert_id; *id receives its row id. */
 static enum cv_err
 restore_key(struct store *st, int64_t cert_id, const struct cv_backup_key *k,
@@ -410,16 +400,15 @@ restore_version(struct store *st, int64_t cert_id,
 	PGresult		*res;
 	struct store_params	 p = { 0 };
 	int64_t			 id;
-	size_t			 i;
 	enum cv_err		 er;
 	bool			 issued = v->der.len > 0;
 
 	store_param_int(&p, cert_id);
 	store_param_text(&p, v->version);
 	store_param_int(&p, key_id);
-	param_bytes_or_null(&p, &v->der);
-	param_bytes_or_null(&p, &v->x5t);
-	param_bytes_or_null(&p, &v->serial);
+	store_param_bytes_or_null(&p, &v->der);
+	store_param_bytes_or_null(&p, &v->x5t);
+	store_param_bytes_or_null(&p, &v->serial);
 	store_param_text(&p, v->subject);
 	if (issued) {
 		store_param_int(&p, v->nbf);
@@ -438,15 +427,8 @@ restore_version(struct store *st, int64_t cert_id,
 		return er;
 	id = store_get_int(res, 0, "id");
 	PQclear(res);
-	for (i = 0; i < v->nchain; i++) {
-		p.n = 0;
-		store_param_int(&p, id);
-		store_param_bytes(&p, v->chain[i].data, (int)v->chain[i].len);
-		if ((er = store_exec(st, STMT_VERSION_CHAIN_APPEND, &p,
-		    &res)) != CV_OK)
-			return er;
-		PQclear(res);
-	}
+	if ((er = store_chain_append(st, id, v->chain, v->nchain)) != CV_OK)
+		return er;
 	return CV_OK;
 }
 

@@ -108,6 +108,8 @@ struct store_params {
 
 void	 store_param_text(struct store_params *, const char *);
 void	 store_param_bytes(struct store_params *, const void *, int);
+void	 store_param_bytes_or_null(struct store_params *,
+	    const struct cv_bytes *);
 void	 store_param_int(struct store_params *, int64_t);
 void	 store_param_bool(struct store_params *, bool);
 enum cv_err store_get_bytes(const PGresult *, int, const char *,
@@ -118,6 +120,8 @@ char	*store_get(const PGresult *, int, const char *);
 int64_t	 store_get_int(const PGresult *, int, const char *);
 bool	 store_get_bool(const PGresult *, int, const char *);
 enum cv_err store_pending_row(const PGresult *, int, struct cv_operation *);
+enum cv_err store_chain_append(struct store *, int64_t, const struct cv_bytes *,
+	    size_t);
 void	 store_issuer_row(const PGresult *, int, struct cv_issuer *);
 enum cv_err store_version_row(const PGresult *, int, struct cv_version *);
 
