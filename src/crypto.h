@@ -61,6 +61,7 @@ struct cv_master {
 enum cv_err crypto_master_create(const char *);
 enum cv_err crypto_master_load(const char *, struct cv_master *);
 void	crypto_master_clear(struct cv_master *);
+const struct cv_master *crypto_master_get(const char *);
 enum cv_err crypto_seal(const struct cv_master *, const struct cv_bytes *,
 	    const char *, struct cv_bytes *, unsigned char [CV_SEAL_NONCE_LEN]);
 enum cv_err crypto_unseal(const struct cv_master *, const struct cv_bytes *,

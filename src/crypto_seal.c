@@ -340,3 +340,40 @@ out:
 	gnutls_aead_cipher_deinit(h);
 	return er;
 }
+
+/* The process's master key, kept by crypto_master_get(). */
+static struct cv_master	 cached;
+static char		*cached_path;
+
+static void
+cached_clear(void)
+{
+
+	crypto_master_clear(&cached);
+	free(cached_path);
+	cached_path = NULL;
+}
+
+/*
+ * The master key in path, loaded on first use and kept for the process
+ * (every job of certvault-worker shares it; it is wiped at exit).  A key
+ * that cannot be loaded is tried again at the next call.  NULL if path is
+ * NULL or the key cannot be loaded (the reason is logged).
+ */
+const struct cv_master *
+crypto_master_get(const char *path)
+{
+	static bool	 registered;
+
+	if (path == NULL)
+		return NULL;
+	if (cached_path != NULL && strcmp(cached_path, path) == 0)
+		return &cached;
+	cached_clear();
+	if (crypto_master_load(path, &cached) != CV_OK)
+		return NULL;
+	cached_path = cv_strdup(path);
+	if (!registered && atexit(cached_clear) == 0)
+		registered = true;
+	return &cached;
+}

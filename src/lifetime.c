@@ -774,8 +774,7 @@ lifetime_run(struct store *st, const struct lifetime_opts *o, int *done)
 /* certvault-worker's settings for lifetime_job(). */
 static char			*job_sendmail;
 static unsigned			 job_interval;
-static struct cv_master		 job_master;
-static bool			 job_have_master;
+static char			*job_master_path;
 static int64_t			 job_as_of;
 static time_t			 job_last;
 
@@ -783,9 +782,8 @@ static void
 job_teardown(void)
 {
 
-	if (job_have_master)
-		crypto_master_clear(&job_master);
-	job_have_master = false;
+	free(job_master_path);
+	job_master_path = NULL;
 	free(job_sendmail);
 	job_sendmail = NULL;
 }
@@ -805,9 +803,8 @@ lifetime_setup(const char *master_key_file, const char *sendmail,
 
 	job_teardown();
 	if (master_key_file != NULL) {
-		job_have_master = crypto_master_load(master_key_file,
-		    &job_master) == CV_OK;
-		if (!job_have_master)
+		job_master_path = cv_strdup(master_key_file);
+		if (crypto_master_get(job_master_path) == NULL)
 			log_error("master key %s not loaded: AutoRenew "
 			    "lifetime actions cannot make new versions",
 			    master_key_file);
@@ -838,7 +835,7 @@ lifetime_job(struct store *st, int *done)
 	    now >= job_last))
 		return CV_OK;
 	memset(&o, 0, sizeof(o));
-	o.master = job_have_master ? &job_master : NULL;
+	o.master = crypto_master_get(job_master_path);
 	o.sendmail = job_sendmail;
 	o.as_of = job_as_of;
 	if ((er = lifetime_run(st, &o, done)) == CV_OK)

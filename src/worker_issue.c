@@ -39,8 +39,6 @@
 #define DETAILS_CANCEL_LATE "Cancellation was requested after the " \
 	"certificate was issued; it has no effect."
 
-static struct cv_master	 master;
-static bool		 have_master;
 static char		*master_path;
 static char		 who[300];	/* claimed_by: host:pid */
 
@@ -48,8 +46,6 @@ static void
 teardown(void)
 {
 
-	crypto_master_clear(&master);
-	have_master = false;
 	free(master_path);
 	master_path = NULL;
 }
@@ -82,7 +78,7 @@ worker_issue_setup(const char *master_key_file)
 	set_who();
 	if (master_key_file != NULL) {
 		master_path = cv_strdup(master_key_file);
-		have_master = crypto_master_load(master_path, &master) == CV_OK;
+		(void)crypto_master_get(master_path);
 	}
 	if (!registered && atexit(teardown) == 0)
 		registered = true;
@@ -93,9 +89,7 @@ static const struct cv_master *
 master_key(void)
 {
 
-	if (!have_master && master_path != NULL)
-		have_master = crypto_master_load(master_path, &master) == CV_OK;
-	return have_master ? &master : NULL;
+	return crypto_master_get(master_path);
 }
 
 static bool
