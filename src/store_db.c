@@ -841,6 +841,25 @@ store_param_bytes(struct store_params *p, const void *v, int len)
 	p->n++;
 }
 
+/*
+ * Run statement s whose parameters are a row id and, if text is not
+ * NULL, one text after it; the result is not needed.
+ */
+enum cv_err
+store_exec_id(struct store *st, enum stmt s, int64_t id, const char *text)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+
+	store_param_int(&p, id);
+	if (text != NULL)
+		store_param_text(&p, text);
+	if ((er = store_exec(st, s, &p, &res)) == CV_OK)
+		PQclear(res);
+	return er;
+}
+
 /* Bytes as a bytea parameter, or SQL NULL when there are none. */
 void
 store_param_bytes_or_null(struct store_params *p, const struct cv_bytes *b)

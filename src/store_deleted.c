@@ -46,21 +46,6 @@ store_deleted_lock(struct store *st, int64_t vault_id, const char *name,
 	return CV_OK;
 }
 
-static enum cv_err
-exec_id(struct store *st, enum stmt s, int64_t id, const char *text)
-{
-	PGresult		*res;
-	struct store_params	 p = { 0 };
-	enum cv_err		 er;
-
-	store_param_int(&p, id);
-	if (text != NULL)
-		store_param_text(&p, text);
-	if ((er = store_exec(st, s, &p, &res)) == CV_OK)
-		PQclear(res);
-	return er;
-}
-
 /*
  * Soft-delete certificate cert_id now, to be purged after the vault's
  * retention; recovery_id is 32 random hex characters.
@@ -69,7 +54,7 @@ enum cv_err
 store_deleted_mark(struct store *st, int64_t cert_id, const char *recovery_id)
 {
 
-	return exec_id(st, STMT_DELETED_MARK, cert_id, recovery_id);
+	return store_exec_id(st, STMT_DELETED_MARK, cert_id, recovery_id);
 }
 
 /* Make the soft-deleted certificate cert_id live again. */
@@ -77,7 +62,7 @@ enum cv_err
 store_deleted_recover(struct store *st, int64_t cert_id)
 {
 
-	return exec_id(st, STMT_DELETED_RECOVER, cert_id, NULL);
+	return store_exec_id(st, STMT_DELETED_RECOVER, cert_id, NULL);
 }
 
 /* Remove the soft-deleted certificate cert_id and, by cascade, its parts. */
@@ -85,7 +70,7 @@ enum cv_err
 store_deleted_purge(struct store *st, int64_t cert_id)
 {
 
-	return exec_id(st, STMT_DELETED_PURGE, cert_id, NULL);
+	return store_exec_id(st, STMT_DELETED_PURGE, cert_id, NULL);
 }
 
 /*

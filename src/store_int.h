@@ -116,6 +116,7 @@ enum cv_err store_get_bytes(const PGresult *, int, const char *,
 	    struct cv_bytes *);
 enum cv_err store_exec(struct store *, enum stmt, const struct store_params *,
 	    PGresult **);
+enum cv_err store_exec_id(struct store *, enum stmt, int64_t, const char *);
 char	*store_get(const PGresult *, int, const char *);
 int64_t	 store_get_int(const PGresult *, int, const char *);
 bool	 store_get_bool(const PGresult *, int, const char *);

@@ -30,10 +30,10 @@ store_issuer_row(const PGresult *res, int row, struct cv_issuer *is)
 	is->updated = store_get_int(res, row, "updated");
 }
 
-/* The issuer object called name; CV_ERR_NOT_FOUND if there is none. */
-enum cv_err
-store_issuer_get(struct store *st, int64_t vault_id, const char *name,
-    struct cv_issuer *is)
+/* One issuer by name through statement s (a read or a lock). */
+static enum cv_err
+issuer_fetch(struct store *st, enum stmt s, int64_t vault_id,
+    const char *name, struct cv_issuer *is)
 {
 	PGresult		*res;
 	struct store_params	 p = { 0 };
@@ -42,7 +42,7 @@ store_issuer_get(struct store *st, int64_t vault_id, const char *name,
 	memset(is, 0, sizeof(*is));
 	store_param_int(&p, vault_id);
 	store_param_text(&p, name);
-	if ((er = store_exec(st, STMT_ISSUER_GET, &p, &res)) != CV_OK)
+	if ((er = store_exec(st, s, &p, &res)) != CV_OK)
 		return er;
 	if (PQntuples(res) == 0)
 		er = CV_ERR_NOT_FOUND;
@@ -50,6 +50,15 @@ store_issuer_get(struct store *st, int64_t vault_id, const char *name,
 		store_issuer_row(res, 0, is);
 	PQclear(res);
 	return er;
+}
+
+/* The issuer object called name; CV_ERR_NOT_FOUND if there is none. */
+enum cv_err
+store_issuer_get(struct store *st, int64_t vault_id, const char *name,
+    struct cv_issuer *is)
+{
+
+	return issuer_fetch(st, STMT_ISSUER_GET, vault_id, name, is);
 }
 
 /* Release a list of issuers (store_issuer_list). */
@@ -89,21 +98,8 @@ enum cv_err
 store_issuer_lock(struct store *st, int64_t vault_id, const char *name,
     struct cv_issuer *is)
 {
-	PGresult		*res;
-	struct store_params	 p = { 0 };
-	enum cv_err		 er;
 
-	memset(is, 0, sizeof(*is));
-	store_param_int(&p, vault_id);
-	store_param_text(&p, name);
-	if ((er = store_exec(st, STMT_ISSUER_LOCK, &p, &res)) != CV_OK)
-		return er;
-	if (PQntuples(res) == 0)
-		er = CV_ERR_NOT_FOUND;
-	else
-		store_issuer_row(res, 0, is);
-	PQclear(res);
-	return er;
+	return issuer_fetch(st, STMT_ISSUER_LOCK, vault_id, name, is);
 }
 
 /*

@@ -73,27 +73,12 @@ store_pending_get(struct store *st, int64_t vault_id, const char *name,
 	return er;
 }
 
-static enum cv_err
-exec_id(struct store *st, enum stmt s, int64_t id, const char *text)
-{
-	PGresult		*res;
-	struct store_params	 p = { 0 };
-	enum cv_err		 er;
-
-	store_param_int(&p, id);
-	if (text != NULL)
-		store_param_text(&p, text);
-	if ((er = store_exec(st, s, &p, &res)) == CV_OK)
-		PQclear(res);
-	return er;
-}
-
 /* Mark operation op_id completed (its version has its certificate). */
 enum cv_err
 store_pending_complete(struct store *st, int64_t op_id)
 {
 
-	return exec_id(st, STMT_PENDING_COMPLETE, op_id, NULL);
+	return store_exec_id(st, STMT_PENDING_COMPLETE, op_id, NULL);
 }
 
 /* Record a cancellation request with the status_details to show. */
@@ -101,7 +86,7 @@ enum cv_err
 store_pending_cancel(struct store *st, int64_t op_id, const char *details)
 {
 
-	return exec_id(st, STMT_PENDING_CANCEL, op_id, details);
+	return store_exec_id(st, STMT_PENDING_CANCEL, op_id, details);
 }
 
 /* Remove the operation of certificate cert_id; its version stays. */
@@ -109,5 +94,5 @@ enum cv_err
 store_pending_delete(struct store *st, int64_t cert_id)
 {
 
-	return exec_id(st, STMT_PENDING_DELETE, cert_id, NULL);
+	return store_exec_id(st, STMT_PENDING_DELETE, cert_id, NULL);
 }
