@@ -42,6 +42,7 @@ CV_MAKE_JOBS=${CV_MAKE_JOBS:-2}
 CV_PACKAGES=(
     build-essential autoconf automake libtool pkg-config
     libfcgi-dev libfcgi-bin libjansson-dev libgnutls28-dev gnutls-bin
+    libcurl4-gnutls-dev pebble
     libpq-dev libcunit1-dev
     postgresql-15
     lighttpd lighttpd-mod-openssl

@@ -37,6 +37,8 @@ struct cfg_key {
 #define KEY(n, t, f, r, d) { n, t, offsetof(struct cv_cfg, f), r, d }
 
 static const struct cfg_key cfg_keys[] = {
+	KEY("acme_ca_file",	CFG_STR,	acme_ca_file,	1, NULL),
+	KEY("acme_dns_hook",	CFG_STR,	acme_dns_hook,	1, NULL),
 	KEY("database_url",	CFG_STR,	database_url,	1, ""),
 	KEY("lifetime_interval", CFG_UINT,	lifetime_interval, 1, "60"),
 	KEY("listen",		CFG_STR,	listen,		0, NULL),

@@ -11,6 +11,8 @@
 #include "certvault.h"
 
 struct cv_cfg {
+	char		*acme_ca_file;	/* CAs for ACME servers; NULL: system */
+	char		*acme_dns_hook;	/* dns-01 publisher, /bin/sh -c */
 	char		*database_url;
 	unsigned	 lifetime_interval;	/* seconds between evaluations */
 	char		*listen;
