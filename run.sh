@@ -8,7 +8,9 @@
 # ./run.sh --stop     stop what a detached run left running.
 #
 # Everything lives under ./var: a throwaway PostgreSQL (port 54320), the
-# configuration, a self-signed TLS certificate, logs (var/log). Running it
+# configuration, a self-signed TLS certificate, logs (var/log). lighttpd
+# also listens on http://127.0.0.1:8080 for ACME http-01 challenges only
+# (a production server uses port 80; see apache-conf/README.md). Running it
 # again while it runs is safe: running pieces are reused, not restarted.
 # Delete ./var (after --stop) to start from an empty database.
 set -euo pipefail
@@ -18,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 . scripts/stack.sh
 
 usage() {
-    sed -n '3,13s/^# \{0,1\}//p' "$0"
+    sed -n '3,15s/^# \{0,1\}//p' "$0"
 }
 
 mode=foreground
@@ -32,7 +34,8 @@ esac
 
 HTTPS_PORT=8443
 PG_PORT=54320
-cv_init "$PWD/var" "$HTTPS_PORT" "$PG_PORT"
+HTTP_PORT=8080 # ACME http-01 challenges only (production: 80)
+cv_init "$PWD/var" "$HTTPS_PORT" "$PG_PORT" "" "$HTTP_PORT"
 ENV_FILE=$CV_STATE_DIR/certvault.env
 
 if [ "$mode" = stop ]; then
@@ -66,6 +69,7 @@ cat <<EOF
 
 certvault is running.
   URL        $CV_URL   (vault "$CV_VAULT_NAME" also at $vault_url)
+  http-01    $CV_HTTP_URL/.well-known/acme-challenge/…   (nothing else over plain HTTP)
   token      $CV_TOKEN
   CA file    $CV_CERT
   env file   $ENV_FILE

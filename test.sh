@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 #
 # ./test.sh — install what is missing, build with -Werror, start a private
-# stack (PostgreSQL :54330, lighttpd https://127.0.0.1:18443, Apache
-# https://127.0.0.1:18444) in a temporary directory, run `make check` against
-# it, tear it down, then `make distcheck` (unit tests only), and exit non-zero
-# if any step failed. Runs unattended (CI=true, no stdin).
+# stack (PostgreSQL :54330, lighttpd https://127.0.0.1:18443 and
+# http://127.0.0.1:18080 for ACME http-01, Apache https://127.0.0.1:18444 and
+# http://127.0.0.1:18081, pebble — a test ACME CA — https://127.0.0.1:14000/dir
+# with its management API on :15000 and pebble-challtestsrv's fake DNS on
+# :18053, management :18055) in a temporary directory, run `make check`
+# against it, tear it down, then `make distcheck` (unit tests only), and exit
+# non-zero if any step failed. Runs unattended (CI=true, no stdin).
 #
 # Environment: CV_BUILD_DIR (default: the source tree), CV_KEEP_STATE=1 keeps
-# the temporary directory for a post-mortem.
+# the temporary directory for a post-mortem. Ports, so that two runs can
+# share a machine: CERTVAULT_TEST_HTTPS_PORT, _PG_PORT, _APACHE_PORT,
+# _HTTP_PORT, _APACHE_HTTP_PORT (default: _APACHE_PORT - 363),
+# _PEBBLE_PORT; pebble's others default from _PEBBLE_PORT (P):
+# _PEBBLE_MGMT_PORT (P+1000), _CHALL_DNS_PORT (P+4053), _CHALL_MGMT_PORT
+# (P+4055), _PEBBLE_TLS_PORT (P+4056; pebble's tls-alpn-01 port, nothing
+# listens there).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -18,6 +27,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 HTTPS_PORT=${CERTVAULT_TEST_HTTPS_PORT:-18443}
 PG_PORT=${CERTVAULT_TEST_PG_PORT:-54330}
 APACHE_PORT=${CERTVAULT_TEST_APACHE_PORT:-18444}
+HTTP_PORT=${CERTVAULT_TEST_HTTP_PORT:-18080}
+# Read by cv_init; empty: derived (see scripts/stack.sh).
+CV_APACHE_HTTP_PORT=${CERTVAULT_TEST_APACHE_HTTP_PORT:-}
+CV_PEBBLE_PORT=${CERTVAULT_TEST_PEBBLE_PORT:-14000}
+CV_PEBBLE_MGMT_PORT=${CERTVAULT_TEST_PEBBLE_MGMT_PORT:-}
+CV_CHALL_DNS_PORT=${CERTVAULT_TEST_CHALL_DNS_PORT:-}
+CV_CHALL_MGMT_PORT=${CERTVAULT_TEST_CHALL_MGMT_PORT:-}
+CV_PEBBLE_TLS_PORT=${CERTVAULT_TEST_PEBBLE_TLS_PORT:-}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -70,9 +87,9 @@ cv_build --enable-werror
 
 step "private stack"
 state_dir=$(mktemp -d "${TMPDIR:-/tmp}/certvault-test.XXXXXX")
-cv_init "$state_dir" "$HTTPS_PORT" "$PG_PORT" "$APACHE_PORT"
-cv_stack_start --apache
-echo "stack up: $CV_URL (lighttpd), $CV_APACHE_URL (Apache), state $CV_STATE_DIR"
+cv_init "$state_dir" "$HTTPS_PORT" "$PG_PORT" "$APACHE_PORT" "$HTTP_PORT"
+cv_stack_start --apache --pebble
+echo "stack up: $CV_URL (lighttpd), $CV_APACHE_URL (Apache), $CV_ACME_DIRECTORY (pebble), state $CV_STATE_DIR"
 
 failed=()
 
@@ -87,7 +104,8 @@ passed=$(($(count_tests PASS) + $(count_tests XFAIL)))
 failures=$(($(count_tests FAIL) + $(count_tests ERROR) + $(count_tests XPASS)))
 skipped=$(count_tests SKIP)
 
-# distcheck needs no stack; stop it now, leave the directory to cleanup.
+# distcheck needs no stack; stop it (pebble too) now, leave the directory to
+# cleanup.
 cv_stack_stop
 
 step "make distcheck (unit tests only)"

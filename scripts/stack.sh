@@ -4,14 +4,15 @@
 #
 # scripts/stack.sh — start and stop a private certvault stack:
 #   PostgreSQL → certvault-fcgi (+ certvault-worker) → lighttpd (+ Apache)
+#   (+ pebble, a test ACME CA, and pebble-challtestsrv, its fake DNS)
 # under one state directory. Sourced by run.sh, test.sh and the integration
 # tests, so that every private instance is set up the same way.
 #
 #   . scripts/stack.sh
 #   cv_install_packages            # apt: only what is missing
 #   cv_build [--enable-werror]     # autoreconf/configure when needed, make
-#   cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT]
-#   cv_stack_start [--apache]      # everything, then cv_write_env
+#   cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT [HTTP_PORT]]
+#   cv_stack_start [--apache] [--pebble]   # everything, then cv_write_env
 #   cv_stack_stop                  # everything, in reverse order
 #
 # An integration test that needs to poke at the running stack:
@@ -235,8 +236,16 @@ cv_build() {
 # Layout
 # ---------------------------------------------------------------------------
 
-# cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT]: create the state
-# directory and set the CV_* path variables every other function uses.
+# cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT [HTTP_PORT]]: create the
+# state directory and set the CV_* path variables every other function uses.
+# HTTP_PORT is lighttpd's plain-HTTP listener, which serves only the ACME
+# http-01 challenges (/.well-known/acme-challenge/) and redirects the rest
+# to https; default HTTPS_PORT - 363 (443 → 80, 8443 → 8080, 18443 → 18080).
+# Apache's plain-HTTP port, CV_APACHE_HTTP_PORT, defaults the same way from
+# APACHE_PORT. The ports of pebble (cv_pebble_start) may be set before the
+# call: CV_PEBBLE_PORT (default 14000), and from it CV_PEBBLE_MGMT_PORT
+# (+1000), CV_CHALL_DNS_PORT (+4053), CV_CHALL_MGMT_PORT (+4055) and
+# CV_PEBBLE_TLS_PORT (+4056).
 # Everything an instance writes stays under STATE_DIR:
 #   etc/  config, TLS cert+key, master key, token (0700)
 #   run/  sockets, pid files             log/  one log per program
@@ -244,12 +253,23 @@ cv_build() {
 #   tmp/  lighttpd request bodies        apache/  Apache runtime files
 # Directories are 0711 or 0700: other local users cannot list or read them.
 cv_init() {
-    [ "$#" -ge 3 ] || cv_die "usage: cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT]"
+    [ "$#" -ge 3 ] || cv_die "usage: cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT [HTTP_PORT]]"
     mkdir -p "$1" || cv_die "cannot create $1"
     CV_STATE_DIR=$(cd "$1" && pwd)
     CV_HTTPS_PORT=$2
     CV_PG_PORT=$3
     CV_APACHE_PORT=${4:-}
+    CV_HTTP_PORT=${5:-$((CV_HTTPS_PORT - 363))}
+    if [ -n "$CV_APACHE_PORT" ]; then
+        CV_APACHE_HTTP_PORT=${CV_APACHE_HTTP_PORT:-$((CV_APACHE_PORT - 363))}
+    else
+        CV_APACHE_HTTP_PORT=
+    fi
+    CV_PEBBLE_PORT=${CV_PEBBLE_PORT:-14000}
+    CV_PEBBLE_MGMT_PORT=${CV_PEBBLE_MGMT_PORT:-$((CV_PEBBLE_PORT + 1000))}
+    CV_CHALL_DNS_PORT=${CV_CHALL_DNS_PORT:-$((CV_PEBBLE_PORT + 4053))}
+    CV_CHALL_MGMT_PORT=${CV_CHALL_MGMT_PORT:-$((CV_PEBBLE_PORT + 4055))}
+    CV_PEBBLE_TLS_PORT=${CV_PEBBLE_TLS_PORT:-$((CV_PEBBLE_PORT + 4056))}
 
     CV_ETC_DIR=$CV_STATE_DIR/etc
     CV_RUN_DIR=$CV_STATE_DIR/run
@@ -271,9 +291,27 @@ cv_init() {
     CV_ENV_FILE=$CV_STATE_DIR/certvault.env
     CV_URL=https://127.0.0.1:$CV_HTTPS_PORT
     CV_APACHE_URL=${CV_APACHE_PORT:+https://127.0.0.1:$CV_APACHE_PORT}
+    CV_HTTP_URL=http://127.0.0.1:$CV_HTTP_PORT
     CV_FCGI_BIN=$CV_BUILD_DIR/src/certvault-fcgi
     CV_WORKER_BIN=$CV_BUILD_DIR/src/certvault-worker
     CV_ADMIN_BIN=$CV_BUILD_DIR/src/certvault-admin
+    # pebble (test only): its files live in pebble/ (made by cv_pebble_start).
+    CV_PEBBLE_DIR=$CV_STATE_DIR/pebble
+    CV_PEBBLE_CA=$CV_PEBBLE_DIR/ca.pem
+    CV_PEBBLE_CONFIG=$CV_PEBBLE_DIR/pebble-config.json
+    CV_PEBBLE_EAB_KID=certvault-test
+    CV_PEBBLE_EAB_KEY_FILE=$CV_PEBBLE_DIR/eab-hmac-key
+    CV_PEBBLE_BLOCKLIST=${CV_PEBBLE_BLOCKLIST:-blocked.example}
+    CV_PEBBLE_PIDFILE=$CV_RUN_DIR/pebble.pid
+    CV_CHALLTESTSRV_PIDFILE=$CV_RUN_DIR/pebble-challtestsrv.pid
+    CV_ACME_DNS_HOOK=$CV_SRC_DIR/tests/integration/acme-dns-hook.sh
+    CV_ACME_DNS_HOOK_LOG=$CV_LOG_DIR/acme-dns-hook.log
+    # Set by cv_pebble_use once pebble is part of this stack (empty until then).
+    CV_WITH_PEBBLE=
+    CV_ACME_DIRECTORY=
+    CV_ACME_CA_FILE=
+    CV_PEBBLE_MGMT=
+    CV_CHALLTESTSRV=
 
     # Unix socket paths are limited to 107 bytes.
     local s
@@ -306,7 +344,18 @@ cv_load_env() {
     CV_SRC_DIR=$CERTVAULT_SRC_DIR
     CV_BUILD_DIR=$CERTVAULT_BUILD_DIR
     CV_VAULT_HOST=$CERTVAULT_VAULT_HOST
-    cv_init "$CERTVAULT_HOME" "$CERTVAULT_HTTPS_PORT" "$CERTVAULT_PGPORT" "${CERTVAULT_APACHE_PORT:-}"
+    # Ports of the file win over any left in this shell (empty: the default).
+    CV_APACHE_HTTP_PORT=${CERTVAULT_APACHE_HTTP_PORT:-}
+    CV_PEBBLE_PORT=${CERTVAULT_PEBBLE_PORT:-}
+    CV_PEBBLE_MGMT_PORT=${CERTVAULT_PEBBLE_MGMT_PORT:-}
+    CV_CHALL_DNS_PORT=${CERTVAULT_CHALL_DNS_PORT:-}
+    CV_CHALL_MGMT_PORT=${CERTVAULT_CHALL_MGMT_PORT:-}
+    CV_PEBBLE_TLS_PORT=${CERTVAULT_PEBBLE_TLS_PORT:-}
+    CV_PEBBLE_BLOCKLIST=${CERTVAULT_PEBBLE_BLOCKLIST:-}
+    cv_init "$CERTVAULT_HOME" "$CERTVAULT_HTTPS_PORT" "$CERTVAULT_PGPORT" "${CERTVAULT_APACHE_PORT:-}" \
+        "${CERTVAULT_HTTP_PORT:-}"
+    # pebble ran with the stack: the ACME variables, as cv_pebble_start set them.
+    if [ -n "${CERTVAULT_ACME_DIRECTORY:-}" ]; then cv_pebble_use; fi
 }
 
 # cv_ensure_traversable DIR USER: USER must be able to reach DIR. Adds the
@@ -452,6 +501,10 @@ EOF
 # ---------------------------------------------------------------------------
 # certvault configuration and first-run data
 # ---------------------------------------------------------------------------
+
+# cv_write_config: STATE/etc/certvault.conf. When CV_ACME_CA_FILE_CFG or
+# CV_ACME_DNS_HOOK_CFG are set (cv_pebble_start sets both when the caller
+# has not), they become acme_ca_file and acme_dns_hook.
 cv_write_config() {
     [ -n "$CV_DATABASE_URL" ] || cv_die "cv_write_config: start PostgreSQL first"
     if [ ! -s "$CV_MASTER_KEY" ]; then
@@ -473,6 +526,8 @@ worker_interval = 1
 master_key_file = $CV_MASTER_KEY
 socket_mode = 0660
 ${socket_group:+socket_group = $socket_group}
+${CV_ACME_CA_FILE_CFG:+acme_ca_file = $CV_ACME_CA_FILE_CFG}
+${CV_ACME_DNS_HOOK_CFG:+acme_dns_hook = $CV_ACME_DNS_HOOK_CFG}
 EOF
     )
 }
@@ -609,7 +664,9 @@ cv_render_template() {
     for kv in \
         "STATE_DIR=$CV_STATE_DIR" \
         "HTTPS_PORT=$CV_HTTPS_PORT" \
+        "HTTP_PORT=$CV_HTTP_PORT" \
         "APACHE_PORT=$CV_APACHE_PORT" \
+        "APACHE_HTTP_PORT=$CV_APACHE_HTTP_PORT" \
         "FCGI_SOCKET=$CV_FCGI_SOCKET" \
         "FCGI_BIN=$CV_FCGI_BIN" \
         "CONFIG=$CV_CONFIG" \
@@ -630,9 +687,14 @@ cv_render_template() {
     [ -z "$left" ] || cv_die "$in: unknown placeholders: $left"
 }
 
+# cv_both_open PORT PORT: both TCP ports accept connections on 127.0.0.1.
+cv_both_open() { cv_port_open "$1" && cv_port_open "$2"; }
+
 # cv_lighttpd_start [TEMPLATE]: lighttpd with TLS on 127.0.0.1:CV_HTTPS_PORT
+# and plain HTTP (ACME http-01 challenges only) on 127.0.0.1:CV_HTTP_PORT
 # (default template: apache-conf/lighttpd.conf.in), in the foreground (-D)
-# in its own session, as the invoking user.
+# in its own session, as the invoking user. A template without
+# @HTTP_PORT@ (lighttpd-spawn.conf.in) is waited for on the HTTPS port only.
 cv_lighttpd_start() {
     local tmpl=${1:-$CV_SRC_DIR/apache-conf/lighttpd.conf.in}
     local conf=$CV_ETC_DIR/lighttpd.conf log=$CV_LOG_DIR/lighttpd.out
@@ -641,10 +703,15 @@ cv_lighttpd_start() {
     lighttpd -tt -f "$conf" >>"$log" 2>&1 ||
         { tail -n 20 "$log" >&2; cv_die "lighttpd rejects $conf"; }
     cv_port_open "$CV_HTTPS_PORT" && cv_die "port $CV_HTTPS_PORT is already in use"
-    cv_log "starting lighttpd on https://127.0.0.1:$CV_HTTPS_PORT"
+    local http_port=$CV_HTTPS_PORT note=
+    if grep -q '@HTTP_PORT@' "$tmpl"; then
+        http_port=$CV_HTTP_PORT note=" and $CV_HTTP_URL (http-01 only)"
+        cv_port_open "$http_port" && cv_die "port $http_port is already in use"
+    fi
+    cv_log "starting lighttpd on https://127.0.0.1:$CV_HTTPS_PORT$note"
     cv_daemon "$log" lighttpd -D -f "$conf"
     cv_daemon_started "$CV_LAST_PID" "$CV_LIGHTTPD_PIDFILE" lighttpd "$log" \
-        cv_port_open "$CV_HTTPS_PORT"
+        cv_both_open "$CV_HTTPS_PORT" "$http_port"
 }
 
 cv_lighttpd_stop() {
@@ -652,7 +719,8 @@ cv_lighttpd_stop() {
 }
 
 # cv_apache_start [TEMPLATE]: a private Apache (mod_proxy_fcgi → the same
-# certvault-fcgi socket) on 127.0.0.1:CV_APACHE_PORT, for the tests.
+# certvault-fcgi socket) on 127.0.0.1:CV_APACHE_PORT, and plain HTTP (ACME
+# http-01 challenges only) on 127.0.0.1:CV_APACHE_HTTP_PORT, for the tests.
 cv_apache_start() {
     local tmpl=${1:-$CV_SRC_DIR/apache-conf/apache-test.conf.in}
     local conf=$CV_ETC_DIR/apache.conf log=$CV_LOG_DIR/apache.out
@@ -662,14 +730,181 @@ cv_apache_start() {
     apache2 -t -f "$conf" >>"$log" 2>&1 ||
         { tail -n 20 "$log" >&2; cv_die "apache2 rejects $conf"; }
     cv_port_open "$CV_APACHE_PORT" && cv_die "port $CV_APACHE_PORT is already in use"
-    cv_log "starting Apache on https://127.0.0.1:$CV_APACHE_PORT"
+    local http_port=$CV_APACHE_PORT note=
+    if grep -q '@APACHE_HTTP_PORT@' "$tmpl"; then
+        http_port=$CV_APACHE_HTTP_PORT note=" and http://127.0.0.1:$http_port (http-01 only)"
+        cv_port_open "$http_port" && cv_die "port $http_port is already in use"
+    fi
+    cv_log "starting Apache on https://127.0.0.1:$CV_APACHE_PORT$note"
     cv_daemon "$log" apache2 -f "$conf" -DFOREGROUND
     cv_daemon_started "$CV_LAST_PID" "$CV_APACHE_PIDFILE" apache2 "$log" \
-        cv_port_open "$CV_APACHE_PORT"
+        cv_both_open "$CV_APACHE_PORT" "$http_port"
 }
 
 cv_apache_stop() {
     cv_stop_pid "$CV_APACHE_PIDFILE" apache2 "$CV_STOP_TIMEOUT"
+}
+
+# ---------------------------------------------------------------------------
+# pebble: a test ACME CA (RFC 8555) for certvault-worker's ACME issuer
+# ---------------------------------------------------------------------------
+# Test only (test.sh: cv_stack_start --pebble); run.sh never starts it.
+#   pebble-challtestsrv  fake DNS on 127.0.0.1:CV_CHALL_DNS_PORT (udp+tcp):
+#                        every A query answers 127.0.0.1, no AAAA; TXT
+#                        records come from its management API on
+#                        CV_CHALLTESTSRV (POST /set-txt, /clear-txt), which
+#                        the dns-01 hook tests/integration/acme-dns-hook.sh
+#                        calls. Its own challenge servers are disabled.
+#   pebble               ACME directory CV_ACME_DIRECTORY (TLS certificate
+#                        signed by the test CA CV_ACME_CA_FILE), management
+#                        API CV_PEBBLE_MGMT (GET /roots/0: the root that signs
+#                        what pebble issues; it changes at every start). It
+#                        resolves names with the fake DNS and validates
+#                        http-01 on 127.0.0.1:CV_HTTP_PORT, i.e. through
+#                        lighttpd's plain-HTTP listener to certvault-fcgi.
+# Environment of pebble: PEBBLE_VA_NOSLEEP=1 (no random 0-15 s sleep before
+# each validation). PEBBLE_WFE_NONCEREJECT is removed on purpose: pebble
+# then rejects 5 % of good nonces with badNonce, so the client's retry is
+# exercised on every run. PEBBLE_AUTHZREUSE too: at its default (50 %) a new
+# order of an account may get an authorization that is already valid.
+# CV_PEBBLE_BLOCKLIST (default "blocked.example") is pebble's domainBlocklist:
+# a newOrder naming it (or a name under it) gets 400
+# urn:ietf:params:acme:error:rejectedIdentifier. External account binding
+# is optional; the key id CV_PEBBLE_EAB_KID with the base64url HMAC key in
+# CV_PEBBLE_EAB_KEY_FILE is accepted.
+
+# cv_pebble_use: the ACME variables of this stack, and what cv_write_config
+# puts into certvault's configuration (unless the caller set them).
+cv_pebble_use() {
+    CV_WITH_PEBBLE=1
+    CV_ACME_DIRECTORY=https://127.0.0.1:$CV_PEBBLE_PORT/dir
+    CV_ACME_CA_FILE=$CV_PEBBLE_CA
+    CV_PEBBLE_MGMT=https://127.0.0.1:$CV_PEBBLE_MGMT_PORT
+    CV_CHALLTESTSRV=http://127.0.0.1:$CV_CHALL_MGMT_PORT
+    export CV_ACME_DIRECTORY CV_ACME_CA_FILE CV_PEBBLE_MGMT CV_CHALLTESTSRV CV_HTTP_PORT
+    CV_ACME_CA_FILE_CFG=${CV_ACME_CA_FILE_CFG:-$CV_ACME_CA_FILE}
+    # certvault-worker runs it with /bin/sh -c: the hook learns where the
+    # fake DNS and its log are from these assignments.
+    CV_ACME_DNS_HOOK_CFG=${CV_ACME_DNS_HOOK_CFG:-CV_CHALLTESTSRV=$(cv_shell_quote "$CV_CHALLTESTSRV") CV_ACME_DNS_HOOK_LOG=$(cv_shell_quote "$CV_ACME_DNS_HOOK_LOG") /bin/sh $(cv_shell_quote "$CV_ACME_DNS_HOOK")}
+}
+
+# cv_pebble_certs: once per state directory, a test CA and pebble's TLS
+# certificate (localhost, 127.0.0.1) signed by it; and the EAB HMAC key.
+cv_pebble_certs() {
+    local d=$CV_PEBBLE_DIR
+    if [ ! -s "$d/ca.pem" ] || [ ! -s "$d/tls.crt" ] || [ ! -s "$d/tls.key" ]; then
+        cv_log "generating pebble's test CA and TLS certificate"
+        printf '%s\n' 'cn = "certvault test ACME server CA"' \
+            'organization = "certvault tests"' ca cert_signing_key crl_signing_key \
+            'expiration_days = 3650' >"$d/ca.tmpl"
+        printf '%s\n' 'cn = "localhost"' 'organization = "certvault tests"' \
+            'dns_name = "localhost"' 'ip_address = "127.0.0.1"' \
+            'expiration_days = 3650' tls_www_server signing_key >"$d/tls.tmpl"
+        (umask 077 &&
+            certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+                --outfile "$d/ca.key" &&
+            certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+                --outfile "$d/tls.key") >/dev/null 2>&1 ||
+            cv_die "certtool: key generation failed"
+        if ! certtool --generate-self-signed --load-privkey "$d/ca.key" \
+            --template "$d/ca.tmpl" --outfile "$d/ca.pem" >/dev/null 2>&1 ||
+            ! certtool --generate-certificate --load-privkey "$d/tls.key" \
+                --load-ca-certificate "$d/ca.pem" --load-ca-privkey "$d/ca.key" \
+                --template "$d/tls.tmpl" --outfile "$d/tls.crt" >/dev/null 2>&1; then
+            cv_die "certtool: certificate generation failed"
+        fi
+        chmod 0644 "$d/ca.pem" "$d/tls.crt"
+    fi
+    if [ ! -s "$CV_PEBBLE_EAB_KEY_FILE" ]; then
+        (umask 077 && head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=' \
+            >"$CV_PEBBLE_EAB_KEY_FILE")
+    fi
+}
+
+# cv_pebble_write_config: pebble's JSON configuration (rewritten on every
+# start, so that port changes take effect).
+cv_pebble_write_config() {
+    local blocked
+    # shellcheck disable=SC2086  # a list of names
+    blocked=$(printf '%s\n' $CV_PEBBLE_BLOCKLIST | jq -R . | jq -cs .) ||
+        cv_die "cannot write pebble's configuration (jq)"
+    (umask 077 && jq -n \
+        --arg listen "127.0.0.1:$CV_PEBBLE_PORT" \
+        --arg mgmt "127.0.0.1:$CV_PEBBLE_MGMT_PORT" \
+        --arg cert "$CV_PEBBLE_DIR/tls.crt" \
+        --arg key "$CV_PEBBLE_DIR/tls.key" \
+        --argjson http "$CV_HTTP_PORT" \
+        --argjson tls "$CV_PEBBLE_TLS_PORT" \
+        --arg kid "$CV_PEBBLE_EAB_KID" \
+        --arg hmac "$(cat "$CV_PEBBLE_EAB_KEY_FILE")" \
+        --argjson blocked "$blocked" \
+        '{pebble: {
+            listenAddress: $listen,
+            managementListenAddress: $mgmt,
+            certificate: $cert,
+            privateKey: $key,
+            httpPort: $http,
+            tlsPort: $tls,
+            ocspResponderURL: "",
+            externalAccountBindingRequired: false,
+            externalAccountMACKeys: {($kid): $hmac},
+            domainBlocklist: $blocked}}' >"$CV_PEBBLE_CONFIG.tmp" &&
+        mv -f "$CV_PEBBLE_CONFIG.tmp" "$CV_PEBBLE_CONFIG") ||
+        cv_die "cannot write $CV_PEBBLE_CONFIG"
+}
+
+# cv_pebble_start: pebble-challtestsrv (ready when its management and DNS
+# TCP ports accept), then pebble (ready when cv_pebble_ready). Safe to call
+# again while they run.
+cv_pebble_start() {
+    local log=$CV_LOG_DIR/pebble.log clog=$CV_LOG_DIR/pebble-challtestsrv.log
+    if ! command -v pebble >/dev/null 2>&1 || ! command -v pebble-challtestsrv >/dev/null 2>&1; then
+        cv_die "pebble is not installed (Debian package pebble)"
+    fi
+    cv_pebble_use
+    mkdir -p "$CV_PEBBLE_DIR"
+    chmod 0711 "$CV_PEBBLE_DIR"
+    cv_pebble_certs
+    # For the dns-01 hook when it runs without CV_CHALLTESTSRV.
+    printf '%s\n' "$CV_CHALLTESTSRV" >"$CV_PEBBLE_DIR/challtestsrv-url"
+    if ! cv_pid_running "$CV_CHALLTESTSRV_PIDFILE" pebble-challtestsrv; then
+        cv_port_open "$CV_CHALL_MGMT_PORT" && cv_die "port $CV_CHALL_MGMT_PORT is already in use"
+        cv_port_open "$CV_CHALL_DNS_PORT" && cv_die "port $CV_CHALL_DNS_PORT is already in use"
+        cv_log "starting pebble-challtestsrv (DNS 127.0.0.1:$CV_CHALL_DNS_PORT, management $CV_CHALLTESTSRV)"
+        cv_daemon "$clog" pebble-challtestsrv \
+            -dns01 "127.0.0.1:$CV_CHALL_DNS_PORT" \
+            -management "127.0.0.1:$CV_CHALL_MGMT_PORT" \
+            -http01 "" -https01 "" -tlsalpn01 "" \
+            -defaultIPv4 127.0.0.1 -defaultIPv6 ""
+        echo "$CV_LAST_PID" >"$CV_CHALLTESTSRV_PIDFILE"
+        cv_daemon_started "$CV_LAST_PID" "$CV_CHALLTESTSRV_PIDFILE" pebble-challtestsrv "$clog" \
+            cv_both_open "$CV_CHALL_MGMT_PORT" "$CV_CHALL_DNS_PORT"
+    fi
+    if ! cv_pid_running "$CV_PEBBLE_PIDFILE" pebble; then
+        cv_pebble_write_config
+        cv_port_open "$CV_PEBBLE_PORT" && cv_die "port $CV_PEBBLE_PORT is already in use"
+        cv_port_open "$CV_PEBBLE_MGMT_PORT" && cv_die "port $CV_PEBBLE_MGMT_PORT is already in use"
+        cv_log "starting pebble on $CV_ACME_DIRECTORY (management $CV_PEBBLE_MGMT, http-01 port $CV_HTTP_PORT)"
+        # The same behaviour on every run, whatever the caller's environment.
+        cv_daemon "$log" env -u PEBBLE_WFE_NONCEREJECT -u PEBBLE_AUTHZREUSE \
+            -u PEBBLE_VA_ALWAYS_VALID -u PEBBLE_VA_SLEEPTIME -u PEBBLE_CHAIN_LENGTH \
+            -u PEBBLE_ALTERNATE_ROOTS PEBBLE_VA_NOSLEEP=1 \
+            pebble -config "$CV_PEBBLE_CONFIG" -dnsserver "127.0.0.1:$CV_CHALL_DNS_PORT"
+        echo "$CV_LAST_PID" >"$CV_PEBBLE_PIDFILE"
+        cv_daemon_started "$CV_LAST_PID" "$CV_PEBBLE_PIDFILE" pebble "$log" cv_pebble_ready
+    fi
+}
+
+# cv_pebble_ready: the directory and the root answer over TLS that the test
+# CA vouches for (a bare TCP probe would make pebble log handshake errors).
+cv_pebble_ready() {
+    curl -sf -o /dev/null --max-time 2 --cacert "$CV_PEBBLE_CA" "$CV_ACME_DIRECTORY" 2>/dev/null &&
+        curl -sf -o /dev/null --max-time 2 --cacert "$CV_PEBBLE_CA" "$CV_PEBBLE_MGMT/roots/0" 2>/dev/null
+}
+
+cv_pebble_stop() {
+    cv_stop_pid "$CV_PEBBLE_PIDFILE" pebble "$CV_STOP_TIMEOUT"
+    cv_stop_pid "$CV_CHALLTESTSRV_PIDFILE" pebble-challtestsrv "$CV_STOP_TIMEOUT"
 }
 
 # ---------------------------------------------------------------------------
@@ -718,20 +953,49 @@ cv_write_env() {
             "CERTVAULT_VAULT_HOST=$CV_VAULT_HOST" \
             "CERTVAULT_APACHE_PORT=$CV_APACHE_PORT" \
             "CERTVAULT_APACHE_URL=$CV_APACHE_URL" \
-            "CERTVAULT_APACHE_PIDFILE=${CV_APACHE_PORT:+$CV_APACHE_PIDFILE}"; do
+            "CERTVAULT_APACHE_PIDFILE=${CV_APACHE_PORT:+$CV_APACHE_PIDFILE}" \
+            "CERTVAULT_HTTP_PORT=$CV_HTTP_PORT" \
+            "CERTVAULT_HTTP_URL=$CV_HTTP_URL" \
+            "CERTVAULT_APACHE_HTTP_PORT=$CV_APACHE_HTTP_PORT" \
+            "CERTVAULT_ACME_DIRECTORY=$CV_ACME_DIRECTORY" \
+            "CERTVAULT_ACME_CA_FILE=$CV_ACME_CA_FILE" \
+            "CERTVAULT_PEBBLE_MGMT=$CV_PEBBLE_MGMT" \
+            "CERTVAULT_CHALLTESTSRV=$CV_CHALLTESTSRV" \
+            "CERTVAULT_ACME_DNS_HOOK=${CV_WITH_PEBBLE:+$CV_ACME_DNS_HOOK}" \
+            "CERTVAULT_ACME_DNS_HOOK_LOG=${CV_WITH_PEBBLE:+$CV_ACME_DNS_HOOK_LOG}" \
+            "CERTVAULT_PEBBLE_PORT=${CV_WITH_PEBBLE:+$CV_PEBBLE_PORT}" \
+            "CERTVAULT_PEBBLE_MGMT_PORT=${CV_WITH_PEBBLE:+$CV_PEBBLE_MGMT_PORT}" \
+            "CERTVAULT_CHALL_DNS_PORT=${CV_WITH_PEBBLE:+$CV_CHALL_DNS_PORT}" \
+            "CERTVAULT_CHALL_MGMT_PORT=${CV_WITH_PEBBLE:+$CV_CHALL_MGMT_PORT}" \
+            "CERTVAULT_PEBBLE_TLS_PORT=${CV_WITH_PEBBLE:+$CV_PEBBLE_TLS_PORT}" \
+            "CERTVAULT_PEBBLE_PIDFILE=${CV_WITH_PEBBLE:+$CV_PEBBLE_PIDFILE}" \
+            "CERTVAULT_CHALLTESTSRV_PIDFILE=${CV_WITH_PEBBLE:+$CV_CHALLTESTSRV_PIDFILE}" \
+            "CERTVAULT_PEBBLE_CONFIG=${CV_WITH_PEBBLE:+$CV_PEBBLE_CONFIG}" \
+            "CERTVAULT_PEBBLE_BLOCKLIST=${CV_WITH_PEBBLE:+$CV_PEBBLE_BLOCKLIST}" \
+            "CERTVAULT_PEBBLE_EAB_KID=${CV_WITH_PEBBLE:+$CV_PEBBLE_EAB_KID}" \
+            "CERTVAULT_PEBBLE_EAB_KEY_FILE=${CV_WITH_PEBBLE:+$CV_PEBBLE_EAB_KEY_FILE}"; do
             printf '%s=%s\n' "${kv%%=*}" "$(cv_shell_quote "${kv#*=}")"
         done >"$file.tmp"
         mv -f "$file.tmp" "$file"
     )
 }
 
-# cv_stack_start [--apache]: everything, in order; safe to call again while
-# it runs (each piece checks its pid file first). Writes CV_ENV_FILE.
+# cv_stack_start [--apache] [--pebble]: everything, in order; safe to call
+# again while it runs (each piece checks its pid file first). Writes
+# CV_ENV_FILE. --pebble (tests) starts pebble before certvault's
+# configuration is written, so that it names pebble's CA and the dns-01 hook.
 cv_stack_start() {
-    local with_apache=
-    [ "${1:-}" = --apache ] && with_apache=1
+    local with_apache='' with_pebble='' arg
+    for arg in "$@"; do
+        case $arg in
+            --apache) with_apache=1 ;;
+            --pebble) with_pebble=1 ;;
+            *) cv_die "cv_stack_start: unknown option $arg" ;;
+        esac
+    done
     cv_pg_start
     cv_tls_cert
+    if [ -n "$with_pebble" ]; then cv_pebble_start; fi
     cv_write_config
     cv_bootstrap
     cv_fcgi_start
@@ -751,11 +1015,12 @@ cv_stack_stop() {
     cv_lighttpd_stop || true
     cv_worker_stop || true
     cv_fcgi_stop || true
+    cv_pebble_stop || true
     cv_pg_stop || true
 }
 
-# cv_stack_running: every started piece is still alive (Apache counts only
-# when its pid file exists). Otherwise lists the dead ones in CV_DEAD.
+# cv_stack_running: every started piece is still alive (Apache, pebble and
+# pebble-challtestsrv count only when their pid files exist). Otherwise lists the dead ones in CV_DEAD.
 cv_stack_running() {
     CV_DEAD=
     cv_pg_running || CV_DEAD+=" postgresql"
@@ -764,6 +1029,12 @@ cv_stack_running() {
     cv_pid_running "$CV_LIGHTTPD_PIDFILE" lighttpd || CV_DEAD+=" lighttpd"
     if [ -e "$CV_APACHE_PIDFILE" ]; then
         cv_pid_running "$CV_APACHE_PIDFILE" apache2 || CV_DEAD+=" apache2"
+    fi
+    if [ -e "$CV_PEBBLE_PIDFILE" ]; then
+        cv_pid_running "$CV_PEBBLE_PIDFILE" pebble || CV_DEAD+=" pebble"
+    fi
+    if [ -e "$CV_CHALLTESTSRV_PIDFILE" ]; then
+        cv_pid_running "$CV_CHALLTESTSRV_PIDFILE" pebble-challtestsrv || CV_DEAD+=" pebble-challtestsrv"
     fi
     [ -z "$CV_DEAD" ]
 }

@@ -43,10 +43,11 @@ COMMENT ON COLUMN acme_accounts.updated_at IS
 CREATE TABLE acme_challenges (
     token              text        PRIMARY KEY
                                    CONSTRAINT acme_challenges_token_format
-                                   CHECK (token ~ '^[A-Za-z0-9_-]{16,256}$'),
+                                   CHECK (token ~ '^[A-Za-z0-9_-]+$'
+                                          AND length(token) BETWEEN 16 AND 256),
     key_authorization  text        NOT NULL
                                    CONSTRAINT acme_challenges_key_authorization_format
-                                   CHECK (key_authorization ~ '^[A-Za-z0-9_-]{16,256}\.[A-Za-z0-9_-]{43}$'),
+                                   CHECK (key_authorization ~ '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$'),
     operation_id       bigint      NOT NULL REFERENCES pending_operations (id) ON DELETE CASCADE,
     identifier         text        NOT NULL
                                    CONSTRAINT acme_challenges_identifier_length

@@ -8,6 +8,7 @@
 #ifndef CERTVAULT_H
 #define CERTVAULT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -235,6 +236,7 @@ struct cv_resp {
 	int		 status;
 	char		*body;		/* JSON text or NULL */
 	size_t		 bodysz;
+	const char	*content_type;	/* of body; NULL: JSON */
 	char		*location;	/* Location header or NULL */
 	char		*challenge;	/* WWW-Authenticate header or NULL */
 	char		*allow;		/* Allow header on 405, or NULL */
@@ -255,8 +257,14 @@ char	*cv_strdup(const char *);
 char	*cv_strndup(const char *, size_t);
 char	*cv_asprintf(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
+char	*cv_vasprintf(const char *, va_list)
+	    __attribute__((format(printf, 1, 0)));
 
 bool	cv_name_valid(const char *);
+
+/* command.c */
+enum cv_err cv_command_run(const char *, char *const [], const char *,
+	    unsigned, char **);
 int	cv_hexval(int);
 
 /*

@@ -116,6 +116,10 @@ enum cv_err crypto_x509_info(const struct cv_bytes *, struct cv_x509_info *);
 enum cv_err crypto_x509_decode_x5c(const char *, struct cv_bytes *, char **);
 bool	crypto_x509_key_matches(const struct cv_bytes *, const struct cv_bytes *);
 enum cv_err crypto_x509_chain_order(struct cv_bytes *, size_t, char **);
+enum cv_err crypto_x509_pem_chain(const char *, size_t, struct cv_bytes **,
+	    size_t *);
+enum cv_err crypto_csr_names(const struct cv_bytes *, struct cv_strlist *,
+	    struct cv_bytes *);
 /* crypto_x509.c: the LocalCA (a CA made and kept by the vault) */
 enum cv_err crypto_ca_make(const char *, time_t, struct cv_bytes *,
 	    struct cv_bytes *);
@@ -154,6 +158,16 @@ enum cv_err crypto_export_pkcs12(const struct cv_bytes *,
 enum cv_err crypto_export_pem(const struct cv_bytes *, const struct cv_bytes *,
 	    size_t, char **);
 enum cv_err crypto_jwk(const struct cv_bytes *, struct cv_jwk *);
+
+/* crypto_jws.c: JSON Web Signatures (RFC 7515, 7518) for ACME */
+const char *crypto_jws_alg(const struct cv_bytes *);
+enum cv_err crypto_jws_sign(const struct cv_bytes *, const char *, size_t,
+	    char **);
+enum cv_err crypto_jws_verify(const struct cv_jwk *, const char *,
+	    const char *, size_t, const char *);
+enum cv_err crypto_hs256(const struct cv_bytes *, const char *, size_t,
+	    char **);
+void	crypto_sha256(const void *, size_t, unsigned char [32]);
 
 /* crypto_b64.c: base64 as the wire wants it */
 char	*crypto_b64_encode(const unsigned char *, size_t, bool);

@@ -543,3 +543,85 @@ out:
 	gnutls_privkey_deinit(pkey);
 	return er;
 }
+
+/* Append name to l, lower-cased, unless it is there already. */
+static void
+names_add(struct cv_strlist *l, const char *name, size_t len)
+{
+	char	*s;
+	size_t	 i;
+
+	s = cv_strndup(name, len);
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0) {
+			free(s);
+			return;
+		}
+	l->v = cv_realloc(l->v, (l->n + 2) * sizeof(char *));
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+}
+
+/*
+ * What an ACME order for the request csr (DER) must name: its subject's
+ * common name, if it looks like a DNS name, and its DNS subject
+ * alternative names, lower-cased, each once (names; caller frees with
+ * cv_strlist_free); and its public key (SubjectPublicKeyInfo DER, into
+ * spki; caller frees).  CV_ERR_BAD_PARAMETER if csr does not parse.
+ */
+enum cv_err
+crypto_csr_names(const struct cv_bytes *csr, struct cv_strlist *names,
+    struct cv_bytes *spki)
+{
+	gnutls_x509_crq_t	 crq = NULL;
+	gnutls_pubkey_t		 pub = NULL;
+	gnutls_datum_t		 d, out = { NULL, 0 };
+	char			 buf[256];
+	size_t			 len;
+	unsigned		 i, critical, type;
+	enum cv_err		 er = CV_ERR_BAD_PARAMETER;
+	int			 rc;
+
+	memset(names, 0, sizeof(*names));
+	memset(spki, 0, sizeof(*spki));
+	if (csr->data == NULL || csr->len == 0 || csr->len > UINT32_MAX)
+		return er;
+	d.data = csr->data;
+	d.size = (unsigned)csr->len;
+	if (gnutls_x509_crq_init(&crq) < 0)
+		return CV_ERR_INTERNAL;
+	if (gnutls_x509_crq_import(crq, &d, GNUTLS_X509_FMT_DER) < 0)
+		goto out;
+	len = sizeof(buf);
+	if (gnutls_x509_crq_get_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0,
+	    0, buf, &len) >= 0 && len > 0 && strchr(buf, '.') != NULL &&
+	    strpbrk(buf, " @/:=,") == NULL)
+		names_add(names, buf, strlen(buf));
+	for (i = 0;; i++) {
+		len = sizeof(buf);
+		rc = gnutls_x509_crq_get_subject_alt_name(crq, i, buf, &len,
+		    &type, &critical);
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (rc < 0)
+			goto out;
+		if (type == GNUTLS_SAN_DNSNAME)
+			names_add(names, buf, len);
+	}
+	if (gnutls_pubkey_init(&pub) < 0 ||
+	    gnutls_pubkey_import_x509_crq(pub, crq, 0) < 0 ||
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &out) < 0)
+		goto out;
+	crypto_datum_move(&out, spki);
+	er = CV_OK;
+out:
+	if (er != CV_OK)
+		cv_strlist_free(names);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	gnutls_x509_crq_deinit(crq);
+	return er;
+}

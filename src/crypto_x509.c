@@ -870,3 +870,51 @@ crypto_x509_pem(const struct cv_bytes *der, char **pem)
 	gnutls_x509_crt_deinit(crt);
 	return CV_OK;
 }
+
+/*
+ * The certificates of a PEM chain (application/pem-certificate-chain, as
+ * ACME servers send it) as DER, in the order given: *ders (n of them;
+ * caller frees each and the array).  CV_ERR_BAD_PARAMETER if there is
+ * no certificate or one does not parse.
+ */
+enum cv_err
+crypto_x509_pem_chain(const char *pem, size_t len, struct cv_bytes **ders,
+    size_t *n)
+{
+	gnutls_x509_crt_t	*crts = NULL;
+	gnutls_datum_t		 d, out;
+	unsigned		 i, count = 0;
+	enum cv_err		 er = CV_OK;
+
+	*ders = NULL;
+	*n = 0;
+	if (pem == NULL || len == 0 || len > UINT32_MAX)
+		return CV_ERR_BAD_PARAMETER;
+	d.data = (unsigned char *)(uintptr_t)pem;
+	d.size = (unsigned)len;
+	if (gnutls_x509_crt_list_import2(&crts, &count, &d,
+	    GNUTLS_X509_FMT_PEM, 0) < 0 ||
+	    count == 0) {
+		gnutls_free(crts);
+		return CV_ERR_BAD_PARAMETER;
+	}
+	*ders = cv_calloc(count, sizeof(**ders));
+	for (i = 0; i < count; i++) {
+		if (er == CV_OK && gnutls_x509_crt_export2(crts[i],
+		    GNUTLS_X509_FMT_DER, &out) >= 0) {
+			crypto_datum_move(&out, &(*ders)[i]);
+			*n = i + 1;
+		} else
+			er = CV_ERR_INTERNAL;
+		gnutls_x509_crt_deinit(crts[i]);
+	}
+	gnutls_free(crts);
+	if (er != CV_OK) {
+		for (i = 0; i < *n; i++)
+			cv_bytes_free(&(*ders)[i]);
+		free(*ders);
+		*ders = NULL;
+		*n = 0;
+	}
+	return er;
+}

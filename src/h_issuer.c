@@ -77,6 +77,48 @@ issuer_requires_approval(const struct cv_issuer *is)
 	    strcmp(is->organization_id, ISSUER_APPROVAL_ORG_ID) == 0;
 }
 
+/*
+ * DECISION (issue 6, ACME): an ACME issuer's directory URL is its
+ * org_details.id (the SDK's organizationId), so that every SDK can set
+ * it; "letsencrypt" and "letsencrypt-staging" stand for Let's Encrypt's
+ * directories and are stored as their URLs.  Account contacts are the
+ * e-mail addresses of org_details.admin_details; credentials.account_id
+ * and pwd, when given, are the CA's External Account Binding key id and
+ * MAC key.  Only https directories are accepted (RFC 8555, 6.1).
+ */
+static const struct {
+	const char	*name;
+	const char	*url;
+} acme_dirs[] = {
+	{ "letsencrypt", "https://acme-v02.api.letsencrypt.org/directory" },
+	{ "letsencrypt-staging",
+	    "https://acme-staging-v02.api.letsencrypt.org/directory" },
+};
+
+/*
+ * The directory URL an ACME issuer with org_details.id org stores into
+ * *url (org itself, or the URL of a short name); a 400 if there is none.
+ */
+static enum cv_err
+issuer_acme_directory(struct cv_resp *resp, const char *org, const char **url)
+{
+	size_t	 i;
+
+	*url = org;
+	for (i = 0; org != NULL && i < sizeof(acme_dirs) / sizeof(acme_dirs[0]);
+	    i++)
+		if (strcasecmp(org, acme_dirs[i].name) == 0) {
+			*url = acme_dirs[i].url;
+			return CV_OK;
+		}
+	if (org == NULL || strncasecmp(org, "https://", 8) != 0 ||
+	    org[8] == '\0' || org[strcspn(org, " \t\r\n")] != '\0')
+		return kv_err_set(resp, CV_ERR_BAD_PARAMETER, "An ACME issuer "
+		    "needs its CA's directory URL (https://…) in "
+		    "org_details.id, or letsencrypt or letsencrypt-staging.");
+	return CV_OK;
+}
+
 static void
 replace_str(char **dst, const char *src)
 {
@@ -117,6 +159,7 @@ issuer_write_once(struct cv_resp *resp, const struct cv_ctx *ctx,
 	struct store		*st = ctx->store;
 	struct store_issuer_secret sealed;
 	struct cv_issuer	 cur, want;
+	const char		*url;
 	int64_t			 id;
 	enum cv_err		 er;
 
@@ -135,6 +178,12 @@ issuer_write_once(struct cv_resp *resp, const struct cv_ctx *ctx,
 		want.admin_details_json = b->admin_details_json != NULL ?
 		    b->admin_details_json : "[]";
 		want.requires_approval = issuer_requires_approval(&want);
+		if (strcasecmp(want.provider, "ACME") == 0) {
+			if ((er = issuer_acme_directory(resp,
+			    want.organization_id, &url)) != CV_OK)
+				goto out;
+			want.organization_id = (char *)url;
+		}
 		if ((er = store_issuer_upsert(st, vault_id, &want, &id)) !=
 		    CV_OK)
 			goto out;
@@ -158,6 +207,13 @@ issuer_write_once(struct cv_resp *resp, const struct cv_ctx *ctx,
 		if (cur.admin_details_json == NULL)
 			cur.admin_details_json = cv_strdup("[]");
 		cur.requires_approval = issuer_requires_approval(&cur);
+		if (strcasecmp(cur.provider, "ACME") == 0) {
+			if ((er = issuer_acme_directory(resp,
+			    cur.organization_id, &url)) != CV_OK)
+				goto out;
+			if (url != cur.organization_id)
+				replace_str(&cur.organization_id, url);
+		}
 		if ((er = store_issuer_update(st, &cur)) != CV_OK)
 			goto out;
 		id = cur.id;

@@ -11,6 +11,10 @@
 
 #include "certvault.h"
 
+/* h_acme.c */
+enum cv_err h_acme_challenge(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+
 /* h_health.c */
 enum cv_err h_health(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);

@@ -104,9 +104,9 @@ http_resp_write(struct FCGX_Stream *out, const struct cv_req *req,
 		put(out, "x-ms-client-request-id: %s\r\n",
 		    req->client_request_id);
 	if (resp->body != NULL) {
-		put(out, "Content-Type: application/json; "
-		    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
-		    resp->bodysz);
+		put(out, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+		    resp->content_type != NULL ? resp->content_type :
+		    "application/json; charset=utf-8", resp->bodysz);
 		if (req->method != CV_METHOD_HEAD)
 			FCGX_PutStr(resp->body, (int)resp->bodysz, out);
 	} else

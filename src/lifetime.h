@@ -37,7 +37,6 @@ void	 lifetime_format_time(int64_t, char [21]);
 bool	 lifetime_address_ok(const char *);
 char	*lifetime_message(const struct store_lifetime_cand *, const char *,
 	    int64_t, int64_t, const struct cv_strlist *);
-enum cv_err lifetime_sendmail(const char *, const char *, unsigned, char **);
 
 /* The work. */
 enum cv_err lifetime_run(struct store *, const struct lifetime_opts *,

@@ -27,6 +27,9 @@
  */
 static const struct route routes[] = {
 	{ CV_METHOD_GET, "/healthz", h_health, CV_PERM_NONE, ROUTE_PUBLIC },
+	/* ACME http-01 answers: the CA asks without a token, on any Host. */
+	{ CV_METHOD_GET, "/.well-known/acme-challenge/{token}",
+	    h_acme_challenge, CV_PERM_NONE, ROUTE_PUBLIC },
 	{ CV_METHOD_GET, "/certificates", h_cert_list, CV_PERM_LIST, 0 },
 	/* Issuers and contacts: literal segments, not certificate names. */
 	{ CV_METHOD_GET, "/certificates/issuers", h_issuer_list,

@@ -220,6 +220,7 @@ struct store_claim {
 	bool		 cancellation_requested;
 	bool		 approved;
 	int		 attempts;	/* this claim included */
+	char		*provider_state; /* JSON object, the provider's */
 };
 
 /*
@@ -278,6 +279,43 @@ enum cv_err store_issue_approve(struct store *, int64_t, const char *,
 enum cv_err store_issue_list(struct store *, const char *,
 	    struct store_op_row **, size_t *);
 enum cv_err store_vault_id(struct store *, const char *, int64_t *);
+
+enum cv_err store_issue_later(struct store *, int64_t, int, const char *,
+	    const char *, const char *);
+
+/*
+ * store_acme.c: ACME accounts and the http-01 answers.
+ */
+
+struct store_issuer_secret;
+
+/* A sealed issuer secret as read back; uid is the associated data. */
+struct store_sealed {
+	char		 uid[37];
+	struct cv_bytes	 sealed;	/* empty: none stored */
+	unsigned char	 nonce[12];
+	char		*master_key_id;
+};
+
+/* An ACME issuer's account as stored (store_acme_account_free). */
+struct store_acme_account {
+	char			*directory_url;	/* NULL: never registered */
+	char			*account_url;
+	struct store_sealed	 key;		/* acme_account_key */
+	struct store_sealed	 eab_mac;	/* password: the EAB MAC key */
+};
+
+void	 store_acme_account_free(struct store_acme_account *);
+enum cv_err store_acme_account_get(struct store *, int64_t,
+	    struct store_acme_account *);
+enum cv_err store_acme_key_put(struct store *, int64_t,
+	    const struct store_issuer_secret *);
+enum cv_err store_acme_account_put(struct store *, int64_t, const char *,
+	    const char *);
+enum cv_err store_acme_challenge_put(struct store *, int64_t, const char *,
+	    const char *, const char *);
+enum cv_err store_acme_challenge_get(struct store *, const char *, char **);
+enum cv_err store_acme_challenges_clear(struct store *, int64_t);
 
 /* store_issuer.c: the issuer routes and the vault's contacts */
 

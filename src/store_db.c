@@ -497,7 +497,8 @@ static const char *const stmts[STMT__MAX] = {
 	"RETURNING p.id AS op_id, p.request_id, p.issuer_name, "
 	"p.issuer_provider, p.csr, p.cancellation_requested, "
 	"p.approved_at IS NOT NULL AS approved, p.attempts, c.vault_id, "
-	"v.name AS vault_name, c.name AS cert_name",
+	"v.name AS vault_name, c.name AS cert_name, "
+	"p.provider_state::text AS provider_state",
 	/*
 	 * STMT_ISSUE_RETRY: a transient failure; try again after 2^attempts
 	 * seconds, at most five minutes.
@@ -657,6 +658,51 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_CONTACT_INSERT] =
 	"INSERT INTO contacts (vault_id, sort_order, email, name, phone) "
 	"VALUES ($1, $2, $3, $4, $5)",
+	/*
+	 * STMT_ISSUE_LATER: a provider's operation is under way; look again
+	 * after $2 seconds, keeping its progress ($4, JSON) and telling the
+	 * user where it is ($3); $5 the transient error, if one.
+	 */
+	[STMT_ISSUE_LATER] =
+	"UPDATE pending_operations SET status_details = $3, "
+	"provider_state = $4::jsonb, worker_last_error = $5, "
+	"next_attempt_at = now() + make_interval(secs => $2::integer), "
+	"updated_at = now() WHERE id = $1 AND status = 'inProgress'",
+	/* STMT_ACME_ACCOUNT_GET: an ACME issuer's account, key and EAB key. */
+	[STMT_ACME_ACCOUNT_GET] =
+	"SELECT a.directory_url, a.account_url, "
+	"k.credential_uid::text AS key_uid, k.sealed_value AS key_sealed, "
+	"k.seal_nonce AS key_nonce, k.master_key_id AS key_master, "
+	"w.credential_uid::text AS pwd_uid, w.sealed_value AS pwd_sealed, "
+	"w.seal_nonce AS pwd_nonce, w.master_key_id AS pwd_master "
+	"FROM issuers i LEFT JOIN acme_accounts a ON a.issuer_id = i.id "
+	"LEFT JOIN issuer_credentials k ON k.issuer_id = i.id "
+	"AND k.credential_type = 'acme_account_key' "
+	"LEFT JOIN issuer_credentials w ON w.issuer_id = i.id "
+	"AND w.credential_type = 'password' WHERE i.id = $1",
+	/* STMT_ACME_KEY_PUT: the first account key stored wins. */
+	[STMT_ACME_KEY_PUT] =
+	"INSERT INTO issuer_credentials (credential_uid, issuer_id, "
+	"credential_type, sealed_value, seal_nonce, master_key_id) "
+	"VALUES ($1::uuid, $2, 'acme_account_key', $3, $4, $5) "
+	"ON CONFLICT (issuer_id, credential_type) DO NOTHING",
+	[STMT_ACME_ACCOUNT_PUT] =
+	"INSERT INTO acme_accounts (issuer_id, directory_url, account_url) "
+	"VALUES ($1, $2, $3) ON CONFLICT (issuer_id) DO UPDATE SET "
+	"directory_url = EXCLUDED.directory_url, "
+	"account_url = EXCLUDED.account_url, updated_at = now()",
+	[STMT_ACME_CHALLENGE_PUT] =
+	"INSERT INTO acme_challenges (token, key_authorization, "
+	"operation_id, identifier) VALUES ($1, $2, $3, $4) "
+	"ON CONFLICT (token) DO UPDATE SET "
+	"key_authorization = EXCLUDED.key_authorization, "
+	"operation_id = EXCLUDED.operation_id, "
+	"identifier = EXCLUDED.identifier, created_at = now()",
+	/* STMT_ACME_CHALLENGE_GET: the http-01 answer, for any Host. */
+	[STMT_ACME_CHALLENGE_GET] =
+	"SELECT key_authorization FROM acme_challenges WHERE token = $1",
+	[STMT_ACME_CHALLENGES_CLEAR] =
+	"DELETE FROM acme_challenges WHERE operation_id = $1",
 };
 
 struct store {

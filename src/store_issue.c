@@ -31,6 +31,7 @@ store_claim_free(struct store_claim *cl)
 	free(cl->issuer_name);
 	free(cl->issuer_provider);
 	free(cl->csr.data);
+	free(cl->provider_state);
 	memset(cl, 0, sizeof(*cl));
 }
 
@@ -73,6 +74,7 @@ store_issue_claim(struct store *st, const char *who, int lease,
 		    "cancellation_requested");
 		cl->approved = store_get_bool(res, 0, "approved");
 		cl->attempts = (int)store_get_int(res, 0, "attempts");
+		cl->provider_state = store_get(res, 0, "provider_state");
 		er = store_get_bytes(res, 0, "csr", &cl->csr);
 	}
 	PQclear(res);
@@ -94,6 +96,30 @@ store_issue_retry(struct store *st, int64_t op_id, const char *what)
 	store_param_int(&p, op_id);
 	store_param_text(&p, what);
 	if ((er = store_exec(st, STMT_ISSUE_RETRY, &p, &res)) == CV_OK)
+		PQclear(res);
+	return er;
+}
+
+/*
+ * Operation op_id is under way at its provider: due again after delay
+ * seconds, with its progress state (JSON object), status_details
+ * details for the user and, if error is not NULL, the transient error
+ * that delays it.  Nothing happens if it is no longer in progress.
+ */
+enum cv_err
+store_issue_later(struct store *st, int64_t op_id, int delay,
+    const char *details, const char *state, const char *error)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+
+	store_param_int(&p, op_id);
+	store_param_int(&p, delay);
+	store_param_text(&p, details);
+	store_param_text(&p, state);
+	store_param_text(&p, error);
+	if ((er = store_exec(st, STMT_ISSUE_LATER, &p, &res)) == CV_OK)
 		PQclear(res);
 	return er;
 }

@@ -70,12 +70,19 @@ cv_asprintf(const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*p;
-	int	 rc;
 
 	va_start(ap, fmt);
-	rc = vasprintf(&p, fmt, ap);
+	p = cv_vasprintf(fmt, ap);
 	va_end(ap);
-	if (rc < 0)
+	return p;
+}
+
+char *
+cv_vasprintf(const char *fmt, va_list ap)
+{
+	char	*p;
+
+	if (vasprintf(&p, fmt, ap) < 0)
 		fatal("out of memory");
 	return p;
 }

@@ -85,8 +85,8 @@ worker_issue_setup(const char *master_key_file)
 }
 
 /* The master key, loaded now if it was not yet; NULL if there is none. */
-static const struct cv_master *
-master_key(void)
+const struct cv_master *
+worker_issue_master(void)
 {
 
 	return crypto_master_get(master_path);
@@ -206,24 +206,19 @@ out:
 	return er;
 }
 
-/* The outcomes written under the certificate's row lock. */
-enum outcome {
-	OUT_COMPLETED,
-	OUT_FAILED,
-	OUT_CANCELLED
-};
-
 /*
  * Write the outcome of claimed operation cl in one transaction under the
  * certificate's row lock, if the same operation is still there and in
  * progress; else (deleted, replaced, finished by someone else) drop it.
  * A cancellation requested meanwhile turns a failure into a cancellation
  * and leaves a completion completed, saying so.  is: the certificate of
- * a completion.
+ * a completion; code and message: the error of a failure (code NULL:
+ * Key Vault's issuer error).
  */
 static enum cv_err
 finish_locked(struct store *st, const struct store_claim *cl,
-    enum outcome out, const char *message, const struct store_issue *is)
+    enum worker_outcome out, const char *code, const char *message,
+    const struct store_issue *is)
 {
 	struct store_lock	 lk;
 	const char		*details;
@@ -243,10 +238,10 @@ finish_locked(struct store *st, const struct store_claim *cl,
 		    cl->request_id, cl->vault_name, cl->cert_name);
 		goto out;
 	}
-	if (out == OUT_FAILED && lk.op.cancellation_requested)
-		out = OUT_CANCELLED;
+	if (out == WORKER_FAILED && lk.op.cancellation_requested)
+		out = WORKER_CANCELLED;
 	switch (out) {
-	case OUT_COMPLETED:
+	case WORKER_COMPLETED:
 		details = lk.op.cancellation_requested ? DETAILS_CANCEL_LATE :
 		    NULL;
 		if ((er = store_version_issue(st, lk.target_version_id,
@@ -255,13 +250,13 @@ finish_locked(struct store *st, const struct store_claim *cl,
 		    details, NULL, NULL)) != CV_OK)
 			goto out;
 		break;
-	case OUT_FAILED:
+	case WORKER_FAILED:
 		/* The seed shows a failed operation with empty details. */
 		if ((er = store_issue_finish(st, cl->op_id, "failed", "",
-		    CODE_ISSUER, message)) != CV_OK)
+		    code != NULL ? code : CODE_ISSUER, message)) != CV_OK)
 			goto out;
 		break;
-	case OUT_CANCELLED:
+	case WORKER_CANCELLED:
 		if ((er = store_issue_finish(st, cl->op_id, "cancelled",
 		    DETAILS_CANCELLED, NULL, NULL)) != CV_OK)
 			goto out;
@@ -270,10 +265,10 @@ finish_locked(struct store *st, const struct store_claim *cl,
 	if ((er = store_commit(st)) == CV_OK)
 		log_info("operation %s of %s/%s (issuer %s): %s%s%s",
 		    cl->request_id, cl->vault_name, cl->cert_name,
-		    cl->issuer_name, out == OUT_COMPLETED ? "completed" :
-		    out == OUT_FAILED ? "failed: " : "cancelled",
-		    out == OUT_FAILED ? message : "",
-		    out == OUT_COMPLETED && lk.op.cancellation_requested ?
+		    cl->issuer_name, out == WORKER_COMPLETED ? "completed" :
+		    out == WORKER_FAILED ? "failed: " : "cancelled",
+		    out == WORKER_FAILED ? message : "",
+		    out == WORKER_COMPLETED && lk.op.cancellation_requested ?
 		    " (cancellation requested too late)" : "");
 out:
 	store_rollback(st);
@@ -282,14 +277,16 @@ out:
 }
 
 /* finish_locked, once more after a serialization failure or deadlock. */
-static enum cv_err
-finish(struct store *st, const struct store_claim *cl, enum outcome out,
-    const char *message, const struct store_issue *is)
+enum cv_err
+worker_issue_finish(struct store *st, const struct store_claim *cl,
+    enum worker_outcome out, const char *code, const char *message,
+    const struct store_issue *is)
 {
 	enum cv_err	 er;
 
-	if ((er = finish_locked(st, cl, out, message, is)) == CV_ERR_RETRY)
-		er = finish_locked(st, cl, out, message, is);
+	if ((er = finish_locked(st, cl, out, code, message, is)) ==
+	    CV_ERR_RETRY)
+		er = finish_locked(st, cl, out, code, message, is);
 	return er;
 }
 
@@ -306,12 +303,9 @@ fail(struct store *st, const struct store_claim *cl, const char *fmt, ...)
 	enum cv_err	 er;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = cv_vasprintf(fmt, ap);
 	va_end(ap);
-	if (msg == NULL)
-		fatal("out of memory");
-	er = finish(st, cl, OUT_FAILED, msg, NULL);
+	er = worker_issue_finish(st, cl, WORKER_FAILED, NULL, msg, NULL);
 	free(msg);
 	return er;
 }
@@ -377,7 +371,7 @@ issue_localca(struct store *st, const struct store_claim *cl,
 	enum cv_err		 er;
 
 	memset(&pol, 0, sizeof(pol));
-	if ((m = master_key()) == NULL) {
+	if ((m = worker_issue_master()) == NULL) {
 		er = retry(st, cl, CV_ERR_INTERNAL, master_path == NULL ?
 		    "no master key: master_key_file is not configured" :
 		    "the master key file cannot be read (see the worker's "
@@ -443,7 +437,8 @@ issue_localca(struct store *st, const struct store_claim *cl,
 	is.exp = (int64_t)info.not_after;
 	is.enabled = pol.enabled;
 	is.tags_json = NULL;
-	if ((er = finish(st, cl, OUT_COMPLETED, NULL, &is)) != CV_OK &&
+	if ((er = worker_issue_finish(st, cl, WORKER_COMPLETED, NULL, NULL,
+	    &is)) != CV_OK &&
 	    er != CV_ERR_UNAVAILABLE)
 		er = retry(st, cl, er, "the certificate could not be stored");
 out:
@@ -459,16 +454,26 @@ out:
 	return er;
 }
 
-/* Carry out one claimed operation. */
+/*
+ * Carry out one claimed operation.  A cancellation ends it at once but
+ * for ACME, whose order at the CA is wound down first.
+ */
 static enum cv_err
 issue_one(struct store *st, const struct store_claim *cl)
 {
 	struct cv_issuer	 iss;
+	bool			 acme;
 	enum cv_err		 er;
 
-	if (cl->cancellation_requested)
-		return finish(st, cl, OUT_CANCELLED, NULL, NULL);
+	acme = cl->issuer_provider != NULL &&
+	    strcasecmp(cl->issuer_provider, "ACME") == 0;
+	if (cl->cancellation_requested && !acme)
+		return worker_issue_finish(st, cl, WORKER_CANCELLED, NULL, NULL,
+		    NULL);
 	er = store_issuer_get(st, cl->vault_id, cl->issuer_name, &iss);
+	if (er == CV_ERR_NOT_FOUND && cl->cancellation_requested)
+		return worker_issue_finish(st, cl, WORKER_CANCELLED, NULL, NULL,
+		    NULL);
 	if (er == CV_ERR_NOT_FOUND)
 		return fail(st, cl, "The issuer '%s' no longer exists in this "
 		    "vault.", cl->issuer_name);
@@ -476,7 +481,12 @@ issue_one(struct store *st, const struct store_claim *cl)
 		cv_issuer_free(&iss);
 		return retry(st, cl, er, "could not read the issuer");
 	}
-	if (!iss.enabled)
+	if (strcasecmp(iss.provider, "ACME") == 0)
+		er = worker_acme_issue(st, cl, &iss);
+	else if (cl->cancellation_requested)
+		er = worker_issue_finish(st, cl, WORKER_CANCELLED, NULL, NULL,
+		    NULL);
+	else if (!iss.enabled)
 		er = fail(st, cl, "The issuer '%s' is disabled.", iss.name);
 	else if (strcasecmp(iss.provider, "LocalCA") != 0)
 		er = fail(st, cl, "No connector is configured for the issuer "

@@ -117,6 +117,7 @@ main(int argc, char *argv[])
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
 	worker_issue_setup(cfg.master_key_file);
+	worker_acme_setup(cfg.acme_ca_file, cfg.acme_dns_hook);
 	lifetime_setup(cfg.master_key_file, cfg.sendmail_command,
 	    cfg.lifetime_interval, as_of);
 

@@ -252,10 +252,10 @@ test_sendmail(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	out = cv_asprintf("%s/mail", dir);
 	cmd = cv_asprintf("cat >>'%s'", out);
-	CU_ASSERT_EQUAL(lifetime_sendmail(cmd, "To: a@b\n\nhello\n", 5, &err),
+	CU_ASSERT_EQUAL(cv_command_run(cmd, NULL, "To: a@b\n\nhello\n", 5, &err),
 	    CV_OK);
 	CU_ASSERT_PTR_NULL(err);
-	CU_ASSERT_EQUAL(lifetime_sendmail(cmd, "second\n", 5, &err), CV_OK);
+	CU_ASSERT_EQUAL(cv_command_run(cmd, NULL, "second\n", 5, &err), CV_OK);
 	text = slurp(out);
 	CU_ASSERT_PTR_NOT_NULL(text);
 	if (text != NULL)
@@ -264,20 +264,20 @@ test_sendmail(void)
 	free(cmd);
 
 	/* Failures say why. */
-	CU_ASSERT_EQUAL(lifetime_sendmail("cat >/dev/null; exit 3", "x\n", 5,
+	CU_ASSERT_EQUAL(cv_command_run("cat >/dev/null; exit 3", NULL, "x\n", 5,
 	    &err), CV_ERR_INTERNAL);
 	CU_ASSERT_PTR_NOT_NULL(err);
 	if (err != NULL)
 		CU_ASSERT_STRING_EQUAL(err, "the command exited with status 3");
 	free(err);
-	CU_ASSERT_EQUAL(lifetime_sendmail("/nonexistent/sendmail -t", "x\n", 5,
+	CU_ASSERT_EQUAL(cv_command_run("/nonexistent/sendmail -t", NULL, "x\n", 5,
 	    &err), CV_ERR_INTERNAL);
 	CU_ASSERT_PTR_NOT_NULL(err);
 	free(err);
 	/* One that does not read its input is judged by its status. */
-	CU_ASSERT_EQUAL(lifetime_sendmail("true", "x\n", 5, &err), CV_OK);
+	CU_ASSERT_EQUAL(cv_command_run("true", NULL, "x\n", 5, &err), CV_OK);
 	/* One that hangs is killed. */
-	CU_ASSERT_EQUAL(lifetime_sendmail("sleep 30", "x\n", 1, &err),
+	CU_ASSERT_EQUAL(cv_command_run("sleep 30", NULL, "x\n", 1, &err),
 	    CV_ERR_INTERNAL);
 	CU_ASSERT_PTR_NOT_NULL(err);
 	if (err != NULL)
