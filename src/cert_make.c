@@ -31,36 +31,73 @@ cert_made_free(struct cert_made *m)
 }
 
 /*
+ * A key of pol's type from the pool into priv, with its uid, public key
+ * and sealing in m; false (nothing taken, or a key sealed under another
+ * master key, which is then dropped) if the caller must generate one.
+ */
+static bool
+cert_key_pooled(struct store *st, const struct cv_master *master,
+    const struct cv_policy *pol, struct cert_made *m, struct cv_bytes *priv)
+{
+	struct store_pooled	 k;
+	const char		*spec;
+	bool			 found = false;
+
+	if (st == NULL || (spec = crypto_keyspec_name(&pol->key)) == NULL)
+		return false;
+	if (store_pool_take(st, spec, &k, &found) != CV_OK || !found ||
+	    k.master_key_id == NULL || strcmp(k.master_key_id, master->id) != 0 ||
+	    crypto_unseal(master, &k.sealed, k.key_uid, k.nonce, priv) !=
+	    CV_OK) {
+		store_pooled_free(&k);
+		return false;
+	}
+	memcpy(m->key_uid, k.key_uid, sizeof(m->key_uid));
+	memcpy(m->nonce, k.nonce, sizeof(m->nonce));
+	m->pub = k.pub;
+	m->sealed = k.sealed;
+	memset(&k.pub, 0, sizeof(k.pub));
+	memset(&k.sealed, 0, sizeof(k.sealed));
+	store_pooled_free(&k);
+	return true;
+}
+
+/*
  * Make what a new version of policy pol needs, before any lock is taken:
- * the key pair (key, a PKCS#8 private key, when one is kept; NULL to
- * generate one), a fresh key uid and version id, the private key sealed
+ * the key pair (key, a PKCS#8 private key, when one is kept; NULL for a
+ * new one: from st's key pool if it holds one of the type, else
+ * generated now), a fresh key uid and version id, the private key sealed
  * under master, the CSR and, for issuer Self, the certificate, valid from
  * now.  On CV_ERR_BAD_PARAMETER *msg may say (for the client) why the
  * policy cannot become a request; the caller frees it.  m is emptied on
  * entry; the caller frees it with cert_made_free() in every case.
  */
 enum cv_err
-cert_make(const struct cv_master *master, const struct cv_policy *pol,
-    const struct cv_bytes *key, time_t now, struct cert_made *m, char **msg)
+cert_make(struct store *st, const struct cv_master *master,
+    const struct cv_policy *pol, const struct cv_bytes *key, time_t now,
+    struct cert_made *m, char **msg)
 {
 	struct cv_bytes	 gen = { NULL, 0 };
 	const struct cv_bytes *priv = key;
+	bool		 pooled = false;
 	enum cv_err	 er;
 
 	memset(m, 0, sizeof(*m));
 	*msg = NULL;
 	if (key == NULL) {
-		if ((er = crypto_key_generate(&pol->key, &gen, &m->pub)) !=
-		    CV_OK)
+		pooled = cert_key_pooled(st, master, pol, m, &gen);
+		if (!pooled && (er = crypto_key_generate(&pol->key, &gen,
+		    &m->pub)) != CV_OK)
 			goto out;
 		priv = &gen;
 	} else if ((er = crypto_key_public(key, &m->pub)) != CV_OK)
 		goto out;
-	if ((er = crypto_random_uuid(m->key_uid)) != CV_OK ||
-	    (er = crypto_random_hex(m->version, 16)) != CV_OK)
+	if ((er = crypto_random_hex(m->version, 16)) != CV_OK)
 		goto out;
-	if ((er = crypto_seal(master, priv, m->key_uid, &m->sealed,
-	    m->nonce)) != CV_OK)
+	/* A pooled key comes sealed, its uid the sealing's AAD. */
+	if (!pooled && ((er = crypto_random_uuid(m->key_uid)) != CV_OK ||
+	    (er = crypto_seal(master, priv, m->key_uid, &m->sealed,
+	    m->nonce)) != CV_OK))
 		goto out;
 	if ((er = crypto_csr_make(priv, &pol->x509, &m->csr, msg)) != CV_OK)
 		goto out;

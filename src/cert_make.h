@@ -35,8 +35,9 @@ struct cert_made {
 };
 
 void	 cert_made_free(struct cert_made *);
-enum cv_err cert_make(const struct cv_master *, const struct cv_policy *,
-	    const struct cv_bytes *, time_t, struct cert_made *, char **);
+enum cv_err cert_make(struct store *, const struct cv_master *,
+	    const struct cv_policy *, const struct cv_bytes *, time_t,
+	    struct cert_made *, char **);
 enum cv_err cert_make_version(const struct cert_made *,
 	    const struct cv_policy *, const struct cv_master *, const char *,
 	    bool, struct cv_operation *, struct store_new_version *);

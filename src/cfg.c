@@ -40,6 +40,8 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("acme_ca_file",	CFG_STR,	acme_ca_file,	1, NULL),
 	KEY("acme_dns_hook",	CFG_STR,	acme_dns_hook,	1, NULL),
 	KEY("database_url",	CFG_STR,	database_url,	1, ""),
+	KEY("key_pool_size",	CFG_UINT,	key_pool_size,	1, "32"),
+	KEY("key_pool_types",	CFG_STR,	key_pool_types,	1, "RSA-2048"),
 	KEY("lifetime_interval", CFG_UINT,	lifetime_interval, 1, "60"),
 	KEY("listen",		CFG_STR,	listen,		0, NULL),
 	KEY("log_level",	CFG_LOGLEVEL,	log_level,	1, "info"),

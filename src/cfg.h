@@ -14,6 +14,8 @@ struct cv_cfg {
 	char		*acme_ca_file;	/* CAs for ACME servers; NULL: system */
 	char		*acme_dns_hook;	/* dns-01 publisher, /bin/sh -c */
 	char		*database_url;
+	unsigned	 key_pool_size;	/* keys kept ready per type */
+	char		*key_pool_types; /* "RSA-2048,EC-P-256" */
 	unsigned	 lifetime_interval;	/* seconds between evaluations */
 	char		*listen;
 	int		 log_level;	/* enum log_level */

@@ -48,6 +48,8 @@ struct cv_keyspec {
 enum cv_err crypto_key_generate(const struct cv_keyspec *, struct cv_bytes *,
 	    struct cv_bytes *);
 enum cv_err crypto_key_public(const struct cv_bytes *, struct cv_bytes *);
+const char *crypto_keyspec_name(const struct cv_keyspec *);
+bool	crypto_keyspec_parse(const char *, struct cv_keyspec *);
 
 /* crypto_seal.c: private keys at rest, AES-256-GCM under the master key */
 #define CV_SEAL_NONCE_LEN 12

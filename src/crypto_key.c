@@ -280,3 +280,44 @@ crypto_key_public(const struct cv_bytes *priv, struct cv_bytes *pub)
 	gnutls_privkey_deinit(pkey);
 	return er;
 }
+
+/* The key types the pool knows, by the name key_pool.key_spec gives. */
+static const struct {
+	const char		*name;
+	struct cv_keyspec	 spec;
+} specs[] = {
+	{ "RSA-2048", { CV_KTY_RSA, 2048, CV_CURVE_NONE } },
+	{ "RSA-3072", { CV_KTY_RSA, 3072, CV_CURVE_NONE } },
+	{ "RSA-4096", { CV_KTY_RSA, 4096, CV_CURVE_NONE } },
+	{ "EC-P-256", { CV_KTY_EC, 256, CV_CURVE_P256 } },
+	{ "EC-P-384", { CV_KTY_EC, 384, CV_CURVE_P384 } },
+	{ "EC-P-521", { CV_KTY_EC, 521, CV_CURVE_P521 } },
+};
+
+/* The name of spec as key_pool.key_spec spells it; NULL if none. */
+const char *
+crypto_keyspec_name(const struct cv_keyspec *spec)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+		if (specs[i].spec.kty == spec->kty &&
+		    (spec->kty == CV_KTY_EC ? specs[i].spec.curve ==
+		    spec->curve : specs[i].spec.bits == spec->bits))
+			return specs[i].name;
+	return NULL;
+}
+
+/* The key type called name (as crypto_keyspec_name); false if none. */
+bool
+crypto_keyspec_parse(const char *name, struct cv_keyspec *spec)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+		if (strcmp(specs[i].name, name) == 0) {
+			*spec = specs[i].spec;
+			return true;
+		}
+	return false;
+}

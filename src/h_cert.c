@@ -381,8 +381,8 @@ h_cert_create(struct cv_req *req, struct cv_resp *resp,
 		    "configured: certificates cannot be created.");
 		goto out;
 	}
-	if ((er = cert_make(ctx->master, pol, NULL, time(NULL), &m, &msg)) !=
-	    CV_OK) {
+	if ((er = cert_make(ctx->store, ctx->master, pol, NULL, time(NULL),
+	    &m, &msg)) != CV_OK) {
 		if (er == CV_ERR_BAD_PARAMETER)
 			kv_err_set(resp, er, "%s", msg != NULL ? msg :
 			    "The policy cannot be made into a certificate "

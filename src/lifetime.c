@@ -460,8 +460,8 @@ lt_renew(struct lt_run *r, const struct store_lifetime_cand *c,
 	if (pol->reuse_key && (er = lt_kept_key(r, c, pol, &kept)) != CV_OK)
 		goto out;
 	/* The expensive part, before any lock. */
-	if ((er = cert_make(r->o->master, pol, kept.data != NULL ? &kept :
-	    NULL, (time_t)r->as_of, &m, &msg)) != CV_OK) {
+	if ((er = cert_make(r->st, r->o->master, pol, kept.data != NULL ?
+	    &kept : NULL, (time_t)r->as_of, &m, &msg)) != CV_OK) {
 		if (er != CV_ERR_BAD_PARAMETER)
 			goto out;
 		run.outcome = "not possible";

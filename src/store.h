@@ -317,6 +317,28 @@ enum cv_err store_acme_challenge_put(struct store *, int64_t, const char *,
 enum cv_err store_acme_challenge_get(struct store *, const char *, char **);
 enum cv_err store_acme_challenges_clear(struct store *, int64_t);
 
+/*
+ * store_pool.c: the key pool, pre-generated sealed keys per key type.
+ */
+
+struct cv_keyspec;
+
+/* A pooled key (store_pooled_free); key_uid is the sealing's AAD. */
+struct store_pooled {
+	char		 key_uid[37];
+	struct cv_bytes	 pub;		/* SubjectPublicKeyInfo DER */
+	struct cv_bytes	 sealed;
+	unsigned char	 nonce[12];
+	char		*master_key_id;
+};
+
+void	 store_pooled_free(struct store_pooled *);
+enum cv_err store_pool_take(struct store *, const char *,
+	    struct store_pooled *, bool *);
+enum cv_err store_pool_count(struct store *, const char *, int64_t *);
+enum cv_err store_pool_put(struct store *, const struct cv_keyspec *,
+	    const struct store_pooled *);
+
 /* store_issuer.c: the issuer routes and the vault's contacts */
 
 /* An issuer's secret, sealed; uid (a uuid) is the associated data. */

@@ -703,6 +703,21 @@ static const char *const stmts[STMT__MAX] = {
 	"SELECT key_authorization FROM acme_challenges WHERE token = $1",
 	[STMT_ACME_CHALLENGES_CLEAR] =
 	"DELETE FROM acme_challenges WHERE operation_id = $1",
+	/*
+	 * STMT_POOL_TAKE: the oldest pooled key of a type, used once: a
+	 * concurrent create skips the row another one holds.
+	 */
+	[STMT_POOL_TAKE] =
+	"DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool "
+	"WHERE key_spec = $1 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	"RETURNING key_uid::text AS key_uid, public_key, sealed_private_key, "
+	"seal_nonce, master_key_id",
+	[STMT_POOL_COUNT] =
+	"SELECT count(*) AS n FROM key_pool WHERE key_spec = $1",
+	[STMT_POOL_PUT] =
+	"INSERT INTO key_pool (key_uid, kty, key_size, curve, public_key, "
+	"sealed_private_key, seal_nonce, master_key_id) "
+	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8)",
 };
 
 struct store {

@@ -27,6 +27,10 @@ enum cv_err worker_issue_finish(struct store *, const struct store_claim *,
 	    enum worker_outcome, const char *, const char *,
 	    const struct store_issue *);
 
+/* worker_pool.c: the key pool */
+enum cv_err worker_pool_setup(const char *, unsigned, char **);
+enum cv_err worker_pool_run(struct store *, int *);
+
 /* worker_acme.c: issuers with provider ACME */
 void	 worker_acme_setup(const char *, const char *);
 enum cv_err worker_acme_issue(struct store *, const struct store_claim *,

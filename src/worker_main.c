@@ -41,6 +41,7 @@ struct job {
 static const struct job jobs[] = {
 	{ "purge-expired", store_job_purge_expired },
 	{ "issue", worker_issue_run },
+	{ "key-pool", worker_pool_run },
 	{ "lifetime-actions", lifetime_job },
 };
 
@@ -118,6 +119,9 @@ main(int argc, char *argv[])
 	log_set_level((enum log_level)cfg.log_level);
 	worker_issue_setup(cfg.master_key_file);
 	worker_acme_setup(cfg.acme_ca_file, cfg.acme_dns_hook);
+	if (worker_pool_setup(cfg.key_pool_types, cfg.key_pool_size, &err) !=
+	    CV_OK)
+		fatal("%s", err);
 	lifetime_setup(cfg.master_key_file, cfg.sendmail_command,
 	    cfg.lifetime_interval, as_of);
 

@@ -171,6 +171,22 @@ wait_status "$N5" failed "… failed"
 assert_json -r .error.code "Request rejected" "… Request rejected"
 assert_match "names no DNS name" "$(printf '%s' "$KV_BODY" | jq -r .error.message)" "… saying why"
 
+# --- a CA that cannot be reached: retried with back-off, visible in the row ----------
+issuer_put "$P-down" '{"provider":"ACME","org_details":{"id":"https://127.0.0.1:9/dir"}}'
+assert_status 200 "an ACME issuer whose directory nobody serves: 200"
+N11=$P-down
+create "$N11" "$P-down" "CN=$N11.example" "[\"$N11.example\"]"
+retrying() {
+	pending "$N11"
+	[[ $(printf '%s' "$KV_BODY" | jq -r .status_details) =~ ^Waiting\ to\ retry\ the\ ACME\ server\ in\ [0-9]+\ seconds ]]
+}
+if wait_until 30 retrying; then ok "an unreachable CA: inProgress, status_details says it will retry"; else fail "an unreachable CA: status_details says it will retry" "$KV_BODY"; fi
+assert_json .status '"inProgress"' "… still inProgress"
+assert_match "127\.0\.0\.1:9/dir" "$(op_sql "$N11" worker_last_error)" "… worker_last_error names the failing URL"
+assert_match '"transient": ?[1-9]' "$(op_sql "$N11" provider_state::text)" "… provider_state counts the failures"
+kv_curl DELETE "/certificates/$N11/pending?api-version=$API"
+assert_status 200 "DELETE pending ends it"
+
 # --- External Account Binding ------------------------------------------------------
 if [ -n "${CV_PEBBLE_EAB_KID:-}" ] && [ -s "${CV_PEBBLE_EAB_KEY_FILE:-}" ]; then
 	acme_issuer "$P-eab" "{\"account_id\":\"$CV_PEBBLE_EAB_KID\",\"pwd\":\"$(cat "$CV_PEBBLE_EAB_KEY_FILE")\"}"

@@ -1360,7 +1360,34 @@ test_seal(void)
 	crypto_master_clear(&m2);
 }
 
+/* The key pool's names of key types, both ways. */
+static void
+test_keyspec_names(void)
+{
+	static const char *const names[] = { "RSA-2048", "RSA-3072",
+	    "RSA-4096", "EC-P-256", "EC-P-384", "EC-P-521" };
+	struct cv_keyspec	 s;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		CU_ASSERT_TRUE_FATAL(crypto_keyspec_parse(names[i], &s));
+		CU_ASSERT_STRING_EQUAL(crypto_keyspec_name(&s), names[i]);
+	}
+	CU_ASSERT_TRUE(crypto_keyspec_parse("EC-P-384", &s));
+	CU_ASSERT_EQUAL(s.kty, CV_KTY_EC);
+	CU_ASSERT_EQUAL(s.curve, CV_CURVE_P384);
+	CU_ASSERT_EQUAL(s.bits, 384);
+	CU_ASSERT_FALSE(crypto_keyspec_parse("RSA-1024", &s));
+	CU_ASSERT_FALSE(crypto_keyspec_parse("EC-P-256K", &s));
+	CU_ASSERT_FALSE(crypto_keyspec_parse("rsa-2048", &s));
+	CU_ASSERT_FALSE(crypto_keyspec_parse("", &s));
+	s.kty = CV_KTY_RSA;
+	s.bits = 1024;
+	CU_ASSERT_PTR_NULL(crypto_keyspec_name(&s));
+}
+
 static const struct cu_test tests[] = {
+	{ "key: pool names of key types", test_keyspec_names },
 	{ "key: RSA 2048, 3072, 4096", test_key_rsa },
 	{ "key: EC P-256, P-384, P-521", test_key_ec },
 	{ "key: refused sizes and curves", test_key_refused },
