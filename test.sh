@@ -6,7 +6,8 @@
 # http://127.0.0.1:18081, pebble — a test ACME CA — https://127.0.0.1:14000/dir
 # with its management API on :15000 and pebble-challtestsrv's fake DNS on
 # :18053, management :18055) in a temporary directory, run `make check`
-# against it, tear it down, then `make distcheck` (unit tests only), and exit
+# against it, tear it down, run `bench/run.sh --quick` (informational: it
+# never fails the run), then `make distcheck` (unit tests only), and exit
 # non-zero if any step failed. Runs unattended (CI=true, no stdin).
 #
 # Environment: CV_BUILD_DIR (default: the source tree), CV_KEEP_STATE=1 keeps
@@ -16,7 +17,11 @@
 # _PEBBLE_PORT; pebble's others default from _PEBBLE_PORT (P):
 # _PEBBLE_MGMT_PORT (P+1000), _CHALL_DNS_PORT (P+4053), _CHALL_MGMT_PORT
 # (P+4055), _PEBBLE_TLS_PORT (P+4056; pebble's tls-alpn-01 port, nothing
-# listens there).
+# listens there). The bench has a stack of its own on four ports from
+# CERTVAULT_TEST_BENCH_PORT (default 16384 + (HTTPS port + 100) mod 16380,
+# i.e. 18547-18550: below 32768, out of the ephemeral range);
+# CERTVAULT_SKIP_BENCH=1 skips it. Last, `make fuzz` runs each libFuzzer
+# target (tests/fuzz) for CERTVAULT_FUZZ_SECONDS (default 5) seconds.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -35,6 +40,8 @@ CV_PEBBLE_MGMT_PORT=${CERTVAULT_TEST_PEBBLE_MGMT_PORT:-}
 CV_CHALL_DNS_PORT=${CERTVAULT_TEST_CHALL_DNS_PORT:-}
 CV_CHALL_MGMT_PORT=${CERTVAULT_TEST_CHALL_MGMT_PORT:-}
 CV_PEBBLE_TLS_PORT=${CERTVAULT_TEST_PEBBLE_TLS_PORT:-}
+# bench --quick: HTTPS, plain HTTP, http-01, PostgreSQL = BENCH_PORT .. +3.
+BENCH_PORT=${CERTVAULT_TEST_BENCH_PORT:-$((16384 + (HTTPS_PORT + 100) % 16380))}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -80,7 +87,9 @@ step "packages"
 # Node.js and npm for the official SDK test (tests/sdk, run by
 # tests/integration/t_sdk_certificates.sh, which does the npm ci): Debian's
 # packages, but only when there is no node at all (it may come from elsewhere).
-if command -v node >/dev/null 2>&1; then cv_install_packages; else cv_install_packages nodejs npm; fi
+# clang and its runtime (libFuzzer, ASan, UBSan) for the fuzz targets.
+fuzz_packages=(clang libclang-rt-14-dev)
+if command -v node >/dev/null 2>&1; then cv_install_packages "${fuzz_packages[@]}"; else cv_install_packages nodejs npm "${fuzz_packages[@]}"; fi
 
 step "build (--enable-werror)"
 cv_build --enable-werror
@@ -107,6 +116,32 @@ skipped=$(count_tests SKIP)
 # distcheck needs no stack; stop it (pebble too) now, leave the directory to
 # cleanup.
 cv_stack_stop
+
+step "bench --quick (informational)"
+# bench/run.sh --quick on a private stack of its own (state in
+# $state_dir/bench, report in $state_dir/bench.md; its EXIT trap stops what it
+# started). Informational: whatever it does, test.sh carries on (|| true).
+if [ "${CERTVAULT_SKIP_BENCH:-}" = 1 ]; then
+    echo "skipped (CERTVAULT_SKIP_BENCH=1)"
+else
+    bench_rc=0
+    bench_t0=$(date +%s)
+    CERTVAULT_BENCH_HTTPS_PORT=$BENCH_PORT CERTVAULT_BENCH_PLAIN_PORT=$((BENCH_PORT + 1)) \
+        CERTVAULT_BENCH_HTTP01_PORT=$((BENCH_PORT + 2)) CERTVAULT_BENCH_PG_PORT=$((BENCH_PORT + 3)) \
+        CERTVAULT_BENCH_DURATION=${CERTVAULT_BENCH_DURATION:-3} CERTVAULT_BENCH_STATE="$state_dir/bench" CERTVAULT_BENCH_RESULTS="$state_dir/bench.md" \
+        bash bench/run.sh --quick --no-build >"$state_dir/bench.log" 2>&1 || bench_rc=$?
+    if [ -s "$state_dir/bench.md" ]; then
+        sed -n '/^## Machine/,/^## Settings/{/^## Settings/!p}; /^## Workloads/,/^## Flat cost/{/^## Flat cost/!p}' \
+            "$state_dir/bench.md"
+    else
+        tail -n 30 "$state_dir/bench.log"
+    fi
+    for p in "$BENCH_PORT" $((BENCH_PORT + 1)) $((BENCH_PORT + 2)) $((BENCH_PORT + 3)); do
+        if cv_port_open "$p"; then echo "bench: warning: something still listens on 127.0.0.1:$p"; fi
+    done
+    echo "bench: exit status $bench_rc in $(($(date +%s) - bench_t0)) s (log: $state_dir/bench.log);" \
+        "informational only, never fails test.sh (|| true)"
+fi
 
 step "make distcheck (unit tests only)"
 # CERTVAULT_TEST_ENV was only ever set for `make check`, so the integration
@@ -144,6 +179,15 @@ else
         failed+=("sanitizers")
         print_failed_test_logs "$state_dir/sanitize"
     fi
+fi
+
+step "fuzz targets (libFuzzer, ${CERTVAULT_FUZZ_SECONDS:-5} s each)"
+# `make fuzz` (tests/fuzz/README.md): each target built with clang, ASan and
+# UBSan, run from its seed corpus and what earlier runs found (kept in
+# tests/fuzz-build/corpus); a crash, leak, undefined behaviour or hang fails
+# the run. CERTVAULT_FUZZ_SECONDS sets the time per target.
+if ! make -C "$CV_BUILD_DIR" fuzz FUZZ_SECONDS="${CERTVAULT_FUZZ_SECONDS:-5}"; then
+    failed+=("fuzz")
 fi
 
 echo

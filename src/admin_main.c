@@ -22,6 +22,7 @@
 #include "http.h"
 #include "lifetime.h"
 #include "log.h"
+#include "reseal.h"
 #include "store.h"
 #include "worker.h"
 
@@ -44,6 +45,8 @@ usage(void)
 	    "  token list [--vault NAME]\n"
 	    "  token revoke ID\n"
 	    "  master-key create [PATH]\n"
+	    "  rotate-master-key NEW_KEY_FILE [--old OLD_KEY_FILE ...] "
+	    "[--batch N]\n"
 	    "  operation list [--vault NAME]\n"
 	    "  operation approve VAULT CERTIFICATE [--by NAME]\n"
 	    "  operation reject VAULT CERTIFICATE --reason TEXT\n"
@@ -243,6 +246,32 @@ cmd_vault(struct store *st, int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * The audit record of an administrator's change: actor admin, the user
+ * who ran certvault-admin as detail.  A failure to write it is said, the
+ * change stands.
+ */
+static void
+admin_audit(struct store *st, const char *vault, const char *op,
+    const char *type, const char *name)
+{
+	struct store_audit	 a;
+	struct passwd		*pw;
+
+	memset(&a, 0, sizeof(a));
+	a.vault_name = vault;
+	a.actor = "admin";
+	a.actor_detail = (pw = getpwuid(getuid())) != NULL ? pw->pw_name :
+	    "unknown";
+	a.operation = op;
+	a.object_type = type;
+	a.object_name = name;
+	a.outcome = "success";
+	if (store_audit(st, &a) != CV_OK)
+		fprintf(stderr, "certvault-admin: warning: %s of %s is not in "
+		    "the audit log\n", op, name);
+}
+
 static int
 cmd_token(struct store *st, int argc, char *argv[])
 {
@@ -255,7 +284,7 @@ cmd_token(struct store *st, int argc, char *argv[])
 	};
 	struct store_token_row	*rows;
 	const char		*vault = NULL, *label = "";
-	char			 token[CV_TOKEN_LEN + 1];
+	char			 token[CV_TOKEN_LEN + 1], idtext[24];
 	unsigned char		 hash[CV_TOKEN_HASH_LEN];
 	unsigned		 perms = CV_PERM_ALL;
 	size_t			 n, i;
@@ -275,6 +304,7 @@ cmd_token(struct store *st, int argc, char *argv[])
 			    "no such active token" : err_text(er));
 			return 1;
 		}
+		admin_audit(st, NULL, "TokenRevoke", "token", argv[2]);
 		printf("revoked token %s\n", argv[2]);
 		return 0;
 	}
@@ -333,6 +363,8 @@ cmd_token(struct store *st, int argc, char *argv[])
 		    er == CV_ERR_NOT_FOUND ? "no such vault" : err_text(er));
 		return 1;
 	}
+	snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
+	admin_audit(st, vault, "TokenCreate", "token", idtext);
 	/* The only time the token exists outside its holder: stdout, once. */
 	printf("%s\n", token);
 	fflush(stdout);
@@ -527,6 +559,8 @@ op_decide(struct store *st, int argc, char *argv[])
 		    "it changed meanwhile; look again" : err_text(er));
 		goto out;
 	}
+	admin_audit(st, vault, approve ? "CertificateOperationApprove" :
+	    "CertificateOperationReject", "pending", cert);
 	who = approve ? cv_asprintf(" by %s", by) : cv_strdup("");
 	printf("%s operation %s of %s/%s%s%s\n", approve ? "approved" :
 	    "rejected", op.request_id, vault, cert, who, approve ?
@@ -676,9 +710,11 @@ cmd_lifetime(struct store *st, const struct cv_cfg *cfg, int argc,
 	if (optind != argc)
 		usage();
 	if (cfg->master_key_file != NULL &&
-	    crypto_master_load(cfg->master_key_file, &master) == CV_OK)
+	    crypto_master_load(cfg->master_key_file, &master) == CV_OK) {
 		have_master = true;
-	else
+		(void)crypto_master_load_previous(&master,
+		    cfg->master_key_previous_files);
+	} else
 		fprintf(stderr, "certvault-admin: no master key loaded: "
 		    "AutoRenew cannot make new versions\n");
 	o.master = have_master ? &master : NULL;
@@ -699,6 +735,205 @@ cmd_lifetime(struct store *st, const struct cv_cfg *cfg, int argc,
 	}
 	printf("%d lifetime action%s recorded\n", done, done == 1 ? "" : "s");
 	return 0;
+}
+
+/* A progress line of rotate-master-key, on standard output. */
+static void
+rotate_print(void *arg, const char *line)
+{
+
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/* Whether id names the new key or one of the previous keys of ring. */
+static bool
+rotate_known(const struct cv_master *ring, const char *id)
+{
+	size_t	 i;
+
+	if (strcmp(ring->id, id) == 0)
+		return true;
+	for (i = 0; i < ring->nprev; i++)
+		if (strcmp(ring->prev[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * rotate-master-key NEW_KEY_FILE [--old OLD_KEY_FILE ...] [--batch N]:
+ * seal every private key, pooled key and issuer secret sealed under an
+ * old master key (--old, and the configuration's
+ * master_key_previous_files) again under NEW_KEY_FILE, in short
+ * transactions of N rows (default 100), while the services run.  They
+ * must already seal with the new key and still read with the old ones
+ * (README "Rotating the master key"): the configuration's
+ * master_key_file, when it names a key, must be NEW_KEY_FILE.  Exit 0
+ * when nothing is left under another key; 1 otherwise, naming the table
+ * and rows of what is left; 2 on usage errors.
+ */
+static int
+cmd_rotate(struct store *st, const struct cv_cfg *cfg, int argc,
+    char *argv[])
+{
+	static const struct option opts[] = {
+		{ "old",	required_argument, NULL, 'o' },
+		{ "batch",	required_argument, NULL, 'b' },
+		{ NULL,		0,		   NULL, 0 },
+	};
+	struct cv_master	 ring, conf;
+	struct reseal_opts	 o;
+	struct reseal_result	 r;
+	enum store_reseal_table	 t;
+	int64_t			 left[STORE_RESEAL__MAX], nfailed;
+	size_t			 i, j;
+	bool			 bad = false;
+	enum cv_err		 er;
+	int			 ch, nbatch = 100, rc = 1;
+
+	memset(&r, 0, sizeof(r));
+	memset(&ring, 0, sizeof(ring));
+	if (argc < 2 || argv[1][0] == '-')
+		usage();
+	/* The new key first: --old keys join its ring. */
+	if (crypto_master_load(argv[1], &ring) != CV_OK) {
+		fprintf(stderr, "certvault-admin: new master key %s not "
+		    "loaded (see the log above)\n", argv[1]);
+		return 1;
+	}
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		switch (ch) {
+		case 'o':
+			if (crypto_master_load_previous(&ring, optarg) !=
+			    CV_OK) {
+				fprintf(stderr, "certvault-admin: old master "
+				    "key %s not loaded (see the log above)\n",
+				    optarg);
+				goto out;
+			}
+			break;
+		case 'b':
+			nbatch = parse_int(optarg, 1, 10000, "--batch");
+			break;
+		default:
+			crypto_master_clear(&ring);
+			usage();
+		}
+	if (optind != argc) {
+		crypto_master_clear(&ring);
+		usage();
+	}
+	/*
+	 * Rows re-sealed under a key the services do not have would be
+	 * unreadable: insist that the configuration seals with it already.
+	 */
+	if (cfg->master_key_file != NULL) {
+		if (crypto_master_load(cfg->master_key_file, &conf) != CV_OK) {
+			fprintf(stderr, "certvault-admin: the configuration's "
+			    "master_key_file %s cannot be loaded\n",
+			    cfg->master_key_file);
+			goto out;
+		}
+		bad = strcmp(conf.id, ring.id) != 0;
+		crypto_master_clear(&conf);
+		if (bad) {
+			fprintf(stderr, "certvault-admin: the configuration's "
+			    "master_key_file %s is not %s: first set "
+			    "master_key_file to the new key and "
+			    "master_key_previous_files to the old ones, reload "
+			    "certvault-fcgi (SIGHUP) and restart "
+			    "certvault-worker, then rotate\n",
+			    cfg->master_key_file, argv[1]);
+			goto out;
+		}
+	}
+	/* The old keys the services read with are old keys here too. */
+	if (crypto_master_load_previous(&ring,
+	    cfg->master_key_previous_files) != CV_OK)
+		fprintf(stderr, "certvault-admin: warning: a key of "
+		    "master_key_previous_files was not loaded (see the log "
+		    "above); rows under it are left as they are\n");
+	printf("re-sealing under master key %s what is sealed under %zu "
+	    "previous key%s", ring.id, ring.nprev, ring.nprev == 1 ? "" : "s");
+	for (i = 0; i < ring.nprev; i++)
+		printf("%s%s", i == 0 ? " (" : ", ", ring.prev[i].id);
+	printf("%s, %d rows per transaction\n", ring.nprev > 0 ? ")" : "",
+	    nbatch);
+	fflush(stdout);
+
+	memset(&o, 0, sizeof(o));
+	o.ring = &ring;
+	o.batch = nbatch;
+	o.say = rotate_print;
+	er = reseal_run(st, &o, &r);
+	if (er != CV_OK)
+		fprintf(stderr, "certvault-admin: stopped: %s (what was "
+		    "re-sealed so far stays)\n", err_text(er));
+
+	/* The summary: per table, re-sealed and left. */
+	memset(left, 0, sizeof(left));
+	for (i = 0; i < r.nleft; i++)
+		for (t = 0; t < STORE_RESEAL__MAX; t++)
+			if (strcmp(r.left[i].table,
+			    store_reseal_table_name(t)) == 0)
+				left[t] += r.left[i].n;
+	for (t = 0; t < STORE_RESEAL__MAX; t++)
+		printf("%s: %lld re-sealed, %lld left\n",
+		    store_reseal_table_name(t), (long long)r.done[t],
+		    (long long)left[t]);
+	for (i = 0; i < r.nfails; i++)
+		fprintf(stderr, "certvault-admin: %s row %lld: its value does "
+		    "not unseal under master key %s (tampered with, or "
+		    "another key of that name?): left as it is\n",
+		    store_reseal_table_name(r.fails[i].table),
+		    (long long)r.fails[i].id, r.fails[i].master_key_id);
+	for (i = 0; i < r.nleft; i++) {
+		if (!rotate_known(&ring, r.left[i].master_key_id)) {
+			fprintf(stderr, "certvault-admin: %s row%s %s%s: "
+			    "sealed under master key %s, which is neither "
+			    "the new key nor an old one given (--old, "
+			    "master_key_previous_files): not re-sealed\n",
+			    r.left[i].table, r.left[i].n == 1 ? "" : "s",
+			    r.left[i].ids, r.left[i].n > 10 ? ", …" : "",
+			    r.left[i].master_key_id);
+			continue;
+		}
+		/* The failed rows were named above. */
+		nfailed = 0;
+		for (j = 0; j < r.nfails; j++)
+			if (strcmp(store_reseal_table_name(r.fails[j].table),
+			    r.left[i].table) == 0 &&
+			    strcmp(r.fails[j].master_key_id,
+			    r.left[i].master_key_id) == 0)
+				nfailed++;
+		if (r.left[i].n > nfailed)
+			fprintf(stderr, "certvault-admin: %s: %lld row%s "
+			    "still under master key %s (among %s%s), written "
+			    "meanwhile by a service that still seals with "
+			    "it? Reload the services and run again\n",
+			    r.left[i].table,
+			    (long long)(r.left[i].n - nfailed),
+			    r.left[i].n - nfailed == 1 ? "" : "s",
+			    r.left[i].master_key_id, r.left[i].ids,
+			    r.left[i].n > 10 ? ", …" : "");
+	}
+	if (er != CV_OK)
+		goto out;
+	if (r.nleft > 0) {
+		fprintf(stderr, "certvault-admin: not every sealed value is "
+		    "under master key %s (see above): keep every key still "
+		    "in use configured\n", ring.id);
+		goto out;
+	}
+	printf("every sealed value is under master key %s: the old keys can "
+	    "leave master_key_previous_files (keep them as long as you keep "
+	    "backup blobs made under them)\n", ring.id);
+	rc = 0;
+out:
+	reseal_result_free(&r);
+	crypto_master_clear(&ring);
+	return rc;
 }
 
 int
@@ -738,6 +973,8 @@ main(int argc, char *argv[])
 		rc = cmd_issuer(st, &cfg, argc, argv);
 	else if (strcmp(argv[0], "lifetime") == 0)
 		rc = cmd_lifetime(st, &cfg, argc, argv);
+	else if (strcmp(argv[0], "rotate-master-key") == 0)
+		rc = cmd_rotate(st, &cfg, argc, argv);
 	else
 		usage();
 	store_free(st);

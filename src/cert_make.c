@@ -32,25 +32,38 @@ cert_made_free(struct cert_made *m)
 
 /*
  * A key of pol's type from the pool into priv, with its uid, public key
- * and sealing in m; false (nothing taken, or a key sealed under another
- * master key, which is then dropped) if the caller must generate one.
+ * and sealing in m; false (nothing taken, or a key sealed under a master
+ * key this process does not have, which is then dropped) if the caller
+ * must generate one.  A key sealed under a previous master key (during a
+ * rotation) is sealed again under the current one, same uid.
  */
 static bool
 cert_key_pooled(struct store *st, const struct cv_master *master,
     const struct cv_policy *pol, struct cert_made *m, struct cv_bytes *priv)
 {
 	struct store_pooled	 k;
+	const struct cv_master	*km;
+	struct cv_bytes		 resealed = { NULL, 0 };
 	const char		*spec;
 	bool			 found = false;
 
 	if (st == NULL || (spec = crypto_keyspec_name(&pol->key)) == NULL)
 		return false;
 	if (store_pool_take(st, spec, &k, &found) != CV_OK || !found ||
-	    k.master_key_id == NULL || strcmp(k.master_key_id, master->id) != 0 ||
-	    crypto_unseal(master, &k.sealed, k.key_uid, k.nonce, priv) !=
-	    CV_OK) {
+	    (km = crypto_master_for(master, k.master_key_id)) == NULL ||
+	    crypto_unseal(km, &k.sealed, k.key_uid, k.nonce, priv) != CV_OK) {
 		store_pooled_free(&k);
 		return false;
+	}
+	if (km != master) {
+		if (crypto_seal(master, priv, k.key_uid, &resealed, k.nonce) !=
+		    CV_OK) {
+			cv_bytes_free(priv);
+			store_pooled_free(&k);
+			return false;
+		}
+		cv_bytes_free(&k.sealed);
+		k.sealed = resealed;
 	}
 	memcpy(m->key_uid, k.key_uid, sizeof(m->key_uid));
 	memcpy(m->nonce, k.nonce, sizeof(m->nonce));

@@ -38,6 +38,8 @@ enum cv_err {
 	CV_ERR_KEY_NOT_FOUND,	/* 404 KeyNotFound */
 	CV_ERR_ISSUER_NOT_FOUND, /* 404 CertificateIssuerNotFound */
 	CV_ERR_CONTACTS_NOT_FOUND, /* 404 ContactsNotFound */
+	CV_ERR_TIMEOUT,		/* 503: the request timeout ran out */
+	CV_ERR_THROTTLED,	/* 429 Throttled, with Retry-After */
 	CV_ERR__MAX
 };
 
@@ -95,6 +97,8 @@ struct cv_master;
 struct cv_ctx {
 	struct store		*store;
 	const struct cv_master	*master;	/* NULL: not configured */
+	unsigned		 rate_token;	/* requests/s per token; 0: off */
+	unsigned		 rate_vault;	/* requests/s per vault; 0: off */
 };
 
 struct cv_param {
@@ -212,6 +216,7 @@ struct cv_req {
 	char		*authorization;	/* Authorization header or NULL */
 	char		*content_type;	/* or NULL */
 	char		*client_request_id; /* x-ms-client-request-id or NULL */
+	char		*remote_addr;	/* REMOTE_ADDR, the client, or NULL */
 	size_t		 content_length;
 	bool		 body_too_large; /* body exceeded the limit, not read */
 	char		*body;		/* NUL-terminated, or NULL */
@@ -237,6 +242,7 @@ struct cv_resp {
 	char		*body;		/* JSON text or NULL */
 	size_t		 bodysz;
 	const char	*content_type;	/* of body; NULL: JSON */
+	unsigned	 retry_after;	/* Retry-After seconds; 0: none */
 	char		*location;	/* Location header or NULL */
 	char		*challenge;	/* WWW-Authenticate header or NULL */
 	char		*allow;		/* Allow header on 405, or NULL */

@@ -20,8 +20,12 @@ struct cv_cfg {
 	char		*listen;
 	int		 log_level;	/* enum log_level */
 	char		*master_key_file;
+	char		*master_key_previous_files; /* "a.key,b.key": unseal only */
 	size_t		 max_body_size;
 	unsigned	 max_requests;
+	unsigned	 rate_limit_token_rps;	/* requests/s per token; 0: off */
+	unsigned	 rate_limit_vault_rps;	/* requests/s per vault; 0: off */
+	unsigned	 request_timeout;	/* seconds a statement may take */
 	char		*sendmail_command;	/* run by /bin/sh -c */
 	unsigned	 shutdown_timeout;
 	char		*socket_group;

@@ -58,6 +58,13 @@ bool	crypto_keyspec_parse(const char *, struct cv_keyspec *);
 struct cv_master {
 	unsigned char	 key[CV_MASTER_KEY_LEN];
 	char		 id[17];	/* 16 hex chars naming the key */
+	/*
+	 * The keyring: previous master keys (master_key_previous_files),
+	 * owned by the current key and used only to unseal rows sealed
+	 * before a rotation; crypto_master_for() picks one by id.
+	 */
+	struct cv_master *prev;
+	size_t		 nprev;
 };
 
 enum cv_err crypto_master_create(const char *);
@@ -69,6 +76,13 @@ enum cv_err crypto_seal(const struct cv_master *, const struct cv_bytes *,
 enum cv_err crypto_unseal(const struct cv_master *, const struct cv_bytes *,
 	    const char *, const unsigned char [CV_SEAL_NONCE_LEN],
 	    struct cv_bytes *);
+enum cv_err crypto_master_load_previous(struct cv_master *, const char *);
+const struct cv_master *crypto_master_for(const struct cv_master *,
+	    const char *);
+enum cv_err crypto_unseal_any(const struct cv_master *, const struct cv_bytes *,
+	    const char *, const unsigned char [CV_SEAL_NONCE_LEN],
+	    struct cv_bytes *);
+void	crypto_master_previous(const char *);
 
 /* crypto_csr.c and crypto_x509.c: requests and certificates */
 

@@ -213,13 +213,18 @@ out:
 	return er;
 }
 
-/* Wipe a master key; accepts NULL. */
+/* Wipe a master key and its previous keys; accepts NULL. */
 void
 crypto_master_clear(struct cv_master *m)
 {
+	size_t	 i;
 
-	if (m != NULL)
-		gnutls_memset(m, 0, sizeof(*m));
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nprev; i++)
+		gnutls_memset(&m->prev[i], 0, sizeof(m->prev[i]));
+	free(m->prev);
+	gnutls_memset(m, 0, sizeof(*m));
 }
 
 /*
@@ -290,6 +295,10 @@ out:
 	return er;
 }
 
+static enum cv_err unseal(const struct cv_master *, const struct cv_bytes *,
+	    const char *, const unsigned char [CV_SEAL_NONCE_LEN],
+	    struct cv_bytes *, bool);
+
 /*
  * Reverse crypto_seal(): check and decrypt sealed (ciphertext and tag)
  * under m with the same aad and nonce.  On success plain holds the key
@@ -303,6 +312,19 @@ crypto_unseal(const struct cv_master *m, const struct cv_bytes *sealed,
     const char *aad, const unsigned char nonce[CV_SEAL_NONCE_LEN],
     struct cv_bytes *plain)
 {
+
+	return unseal(m, sealed, aad, nonce, plain, false);
+}
+
+/*
+ * crypto_unseal(), saying nothing when authentication fails if quiet
+ * (crypto_unseal_any tries each key of a keyring in turn).
+ */
+static enum cv_err
+unseal(const struct cv_master *m, const struct cv_bytes *sealed,
+    const char *aad, const unsigned char nonce[CV_SEAL_NONCE_LEN],
+    struct cv_bytes *plain, bool quiet)
+{
 	gnutls_aead_cipher_hd_t	 h = NULL;
 	struct cv_bytes		 out = { NULL, 0 };
 	size_t			 n;
@@ -311,8 +333,9 @@ crypto_unseal(const struct cv_master *m, const struct cv_bytes *sealed,
 
 	memset(plain, 0, sizeof(*plain));
 	if (sealed->data == NULL || sealed->len < SEAL_TAG_LEN) {
-		log_error("sealed key failed authentication: too short "
-		    "(%s, master key %s)", aad, m->id);
+		if (!quiet)
+			log_error("sealed key failed authentication: too "
+			    "short (%s, master key %s)", aad, m->id);
 		return CV_ERR_INTERNAL;
 	}
 	if (!aead_open(m, &h))
@@ -324,8 +347,9 @@ crypto_unseal(const struct cv_master *m, const struct cv_bytes *sealed,
 	    aad, strlen(aad), SEAL_TAG_LEN, sealed->data, sealed->len,
 	    out.data, &n);
 	if (rc == GNUTLS_E_DECRYPTION_FAILED) {
-		log_error("sealed key failed authentication (%s, master key %s)",
-		    aad, m->id);
+		if (!quiet)
+			log_error("sealed key failed authentication (%s, "
+			    "master key %s)", aad, m->id);
 		goto out;
 	} else if (rc < 0) {
 		log_error("could not unseal key: %s", gnutls_strerror(rc));
@@ -341,9 +365,143 @@ out:
 	return er;
 }
 
+/*
+ * The keyring.  A rotation (certvault-admin rotate-master-key, README
+ * "Rotating the master key") runs while the services run: they seal
+ * with the current key (master_key_file) and must still open rows sealed
+ * under the keys before it (master_key_previous_files) until every row
+ * is re-sealed.  Each row names its key (master_key_id), so the one key
+ * to try is looked up by that name, never guessed.
+ */
+
+/* Whether m or one of its previous keys is named id. */
+static bool
+ring_has(const struct cv_master *m, const char *id)
+{
+	size_t	 i;
+
+	if (strcmp(m->id, id) == 0)
+		return true;
+	for (i = 0; i < m->nprev; i++)
+		if (strcmp(m->prev[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Add the previous master keys named in paths (file names separated by
+ * commas, blanks around each ignored; NULL or empty: none) to m's
+ * keyring, each loaded and checked as crypto_master_load() does.  A key
+ * already in the ring (the current one, or named twice) is skipped.  A
+ * file that cannot be loaded is logged and skipped, the others are still
+ * added: returns CV_OK if every one was loaded, else the first error.
+ * crypto_master_clear(m) wipes them with m.
+ */
+enum cv_err
+crypto_master_load_previous(struct cv_master *m, const char *paths)
+{
+	struct cv_master	 k, *grown;
+	char			*copy, *p, *name, *e;
+	enum cv_err		 er = CV_OK, er1;
+
+	if (paths == NULL)
+		return CV_OK;
+	copy = cv_strdup(paths);
+	for (p = copy; p != NULL; p = e) {
+		if ((e = strchr(p, ',')) != NULL)
+			*e++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		name = p;
+		p += strlen(p);
+		while (p > name && (p[-1] == ' ' || p[-1] == '\t'))
+			*--p = '\0';
+		if (*name == '\0')
+			continue;
+		if ((er1 = crypto_master_load(name, &k)) != CV_OK) {
+			log_error("previous master key %s not loaded: rows "
+			    "sealed under it cannot be read", name);
+			if (er == CV_OK)
+				er = er1;
+			continue;
+		}
+		if (ring_has(m, k.id)) {
+			crypto_master_clear(&k);
+			continue;
+		}
+		/* Grown by hand: realloc would leave key bytes behind. */
+		grown = cv_calloc(m->nprev + 1, sizeof(*grown));
+		if (m->nprev > 0)
+			memcpy(grown, m->prev, m->nprev * sizeof(*grown));
+		grown[m->nprev] = k;
+		gnutls_memset(&k, 0, sizeof(k));
+		if (m->prev != NULL) {
+			gnutls_memset(m->prev, 0, m->nprev * sizeof(*grown));
+			free(m->prev);
+		}
+		m->prev = grown;
+		m->nprev++;
+	}
+	free(copy);
+	return er;
+}
+
+/*
+ * The key of m's keyring named id (the master_key_id stored beside a
+ * sealed value): m itself or one of its previous keys.  NULL, logged,
+ * when m is NULL, id is NULL or no key of the ring has that name.  Every
+ * unsealing of a stored row looks its key up here.
+ */
+const struct cv_master *
+crypto_master_for(const struct cv_master *m, const char *id)
+{
+	size_t	 i;
+
+	if (m == NULL)
+		return NULL;
+	if (id == NULL) {
+		log_error("a sealed value names no master key");
+		return NULL;
+	}
+	if (strcmp(m->id, id) == 0)
+		return m;
+	for (i = 0; i < m->nprev; i++)
+		if (strcmp(m->prev[i].id, id) == 0)
+			return &m->prev[i];
+	log_error("master key %s is not configured (master_key_file is %s, "
+	    "with %zu previous key%s): values sealed under it cannot be read",
+	    id, m->id, m->nprev, m->nprev == 1 ? "" : "s");
+	return NULL;
+}
+
+/*
+ * crypto_unseal() for a value that does not name its key (a backup
+ * blob): under m, then under each previous key of m's keyring, the
+ * first that authenticates it.  Logged once if none does.
+ */
+enum cv_err
+crypto_unseal_any(const struct cv_master *m, const struct cv_bytes *sealed,
+    const char *aad, const unsigned char nonce[CV_SEAL_NONCE_LEN],
+    struct cv_bytes *plain)
+{
+	size_t	 i;
+
+	memset(plain, 0, sizeof(*plain));
+	if (unseal(m, sealed, aad, nonce, plain, true) == CV_OK)
+		return CV_OK;
+	for (i = 0; i < m->nprev; i++)
+		if (unseal(&m->prev[i], sealed, aad, nonce, plain, true) ==
+		    CV_OK)
+			return CV_OK;
+	log_error("sealed value failed authentication under every configured "
+	    "master key (%s, %s and %zu previous)", aad, m->id, m->nprev);
+	return CV_ERR_INTERNAL;
+}
+
 /* The process's master key, kept by crypto_master_get(). */
 static struct cv_master	 cached;
 static char		*cached_path;
+static char		*cached_previous;	/* crypto_master_previous() */
 
 static void
 cached_clear(void)
@@ -354,11 +512,40 @@ cached_clear(void)
 	cached_path = NULL;
 }
 
+static void
+cached_teardown(void)
+{
+
+	cached_clear();
+	free(cached_previous);
+	cached_previous = NULL;
+}
+
+/*
+ * The previous master keys (master_key_previous_files; NULL: none) that
+ * crypto_master_get() adds to the key it loads.  A change drops the key
+ * kept, so that the next crypto_master_get() loads the new ring.
+ */
+void
+crypto_master_previous(const char *paths)
+{
+
+	if ((paths == NULL && cached_previous == NULL) ||
+	    (paths != NULL && cached_previous != NULL &&
+	    strcmp(paths, cached_previous) == 0))
+		return;
+	cached_clear();
+	free(cached_previous);
+	cached_previous = paths == NULL ? NULL : cv_strdup(paths);
+}
+
 /*
  * The master key in path, loaded on first use and kept for the process
- * (every job of certvault-worker shares it; it is wiped at exit).  A key
- * that cannot be loaded is tried again at the next call.  NULL if path is
- * NULL or the key cannot be loaded (the reason is logged).
+ * (every job of certvault-worker shares it; it is wiped at exit), with
+ * the previous keys set by crypto_master_previous() in its keyring (one
+ * that cannot be loaded is logged and left out).  A key that cannot be
+ * loaded is tried again at the next call.  NULL if path is NULL or the
+ * key cannot be loaded (the reason is logged).
  */
 const struct cv_master *
 crypto_master_get(const char *path)
@@ -372,8 +559,9 @@ crypto_master_get(const char *path)
 	cached_clear();
 	if (crypto_master_load(path, &cached) != CV_OK)
 		return NULL;
+	(void)crypto_master_load_previous(&cached, cached_previous);
 	cached_path = cv_strdup(path);
-	if (!registered && atexit(cached_clear) == 0)
+	if (!registered && atexit(cached_teardown) == 0)
 		registered = true;
 	return &cached;
 }

@@ -11,9 +11,10 @@
  *
  * in base64url.  The associated data names the format, so nothing else
  * sealed under the master key opens as a backup.  A blob therefore
- * restores on any certvault that has the same master key, and only
- * there; a changed byte fails authentication.  Whoever holds a blob and
- * the master key holds the private keys in it.
+ * restores on any certvault that has the same master key (as its
+ * master_key_file or, after a rotation, in master_key_previous_files),
+ * and only there; a changed byte fails authentication.  Whoever holds a
+ * blob and the master key holds the private keys in it.
  */
 #include "config.h"
 
@@ -49,20 +50,19 @@ static enum cv_err
 unseal_keys(const struct cv_master *m, struct cv_backup *b)
 {
 	struct cv_backup_key	*k;
+	const struct cv_master	*km;
 	size_t			 i;
 	enum cv_err		 er;
 
 	for (i = 0; i < b->nkeys; i++) {
 		k = &b->keys[i];
-		if (k->master_key_id == NULL ||
-		    strcmp(k->master_key_id, m->id) != 0) {
-			log_error("key %s of certificate %s is sealed under "
-			    "master key %s, not the configured %s", k->uid,
-			    b->name, k->master_key_id == NULL ? "?" :
-			    k->master_key_id, m->id);
+		/* Under the current key or, mid-rotation, a previous one. */
+		if ((km = crypto_master_for(m, k->master_key_id)) == NULL) {
+			log_error("key %s of certificate %s cannot be unsealed",
+			    k->uid, b->name);
 			return CV_ERR_INTERNAL;
 		}
-		if ((er = crypto_unseal(m, &k->sealed, k->uid, k->nonce,
+		if ((er = crypto_unseal(km, &k->sealed, k->uid, k->nonce,
 		    &k->priv)) != CV_OK)
 			return er;
 	}
@@ -148,8 +148,12 @@ open_blob(const struct cv_master *m, const char *value,
 		goto out;
 	sealed.data = blob.data + BACKUP_MAGIC_LEN + CV_SEAL_NONCE_LEN;
 	sealed.len = blob.len - BACKUP_MAGIC_LEN - CV_SEAL_NONCE_LEN;
-	if (crypto_unseal(m, &sealed, BACKUP_AAD, blob.data + BACKUP_MAGIC_LEN,
-	    plain) != CV_OK)
+	/*
+	 * A blob does not name its key: one made before a rotation opens
+	 * under a previous key while master_key_previous_files lists it.
+	 */
+	if (crypto_unseal_any(m, &sealed, BACKUP_AAD,
+	    blob.data + BACKUP_MAGIC_LEN, plain) != CV_OK)
 		goto out;
 	er = CV_OK;
 out:

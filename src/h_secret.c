@@ -48,6 +48,7 @@ h_secret_get(struct cv_req *req, struct cv_resp *resp,
     const struct cv_ctx *ctx)
 {
 	struct store_keyed	 k;
+	const struct cv_master	*m;
 	struct cv_bytes		 priv = { NULL, 0 }, pfx = { NULL, 0 };
 	char			*value = NULL, *base;
 	bool			 pem;
@@ -73,7 +74,8 @@ h_secret_get(struct cv_req *req, struct cv_resp *resp,
 		    "configured: private keys cannot be read.");
 		goto out;
 	}
-	if ((er = crypto_unseal(ctx->master, &k.sealed, k.key_uid, k.nonce,
+	if ((m = crypto_master_for(ctx->master, k.master_key_id)) == NULL ||
+	    (er = crypto_unseal(m, &k.sealed, k.key_uid, k.nonce,
 	    &priv)) != CV_OK) {
 		er = kv_err_set(resp, CV_ERR_INTERNAL, "The private key cannot "
 		    "be unsealed with this installation's master key.");

@@ -147,6 +147,7 @@ http_req_parse(struct cv_req *req, char **envp)
 	req->authorization = env_dup(envp, "HTTP_AUTHORIZATION");
 	req->content_type = env_dup(envp, "CONTENT_TYPE");
 	req->client_request_id = env_dup(envp, "HTTP_X_MS_CLIENT_REQUEST_ID");
+	req->remote_addr = env_dup(envp, "REMOTE_ADDR");
 	if ((v = env_get(envp, "CONTENT_LENGTH")) != NULL && *v != '\0')
 		req->content_length = (size_t)strtoull(v, NULL, 10);
 
@@ -272,6 +273,7 @@ cv_req_free(struct cv_req *req)
 	}
 	free(req->content_type);
 	free(req->client_request_id);
+	free(req->remote_addr);
 	free(req->body);
 	for (i = 0; i < req->paramsz; i++) {
 		free(req->params[i].name);

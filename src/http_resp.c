@@ -32,6 +32,7 @@ static const struct status_text status_texts[] = {
 	{ 409, "Conflict" },
 	{ 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" },
+	{ 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" },
 	{ 503, "Service Unavailable" },
 };
@@ -99,6 +100,8 @@ http_resp_write(struct FCGX_Stream *out, const struct cv_req *req,
 		put(out, "WWW-Authenticate: %s\r\n", resp->challenge);
 	if (resp->allow != NULL)
 		put(out, "Allow: %s\r\n", resp->allow);
+	if (resp->retry_after > 0)
+		put(out, "Retry-After: %u\r\n", resp->retry_after);
 	if (req->client_request_id != NULL &&
 	    header_safe(req->client_request_id))
 		put(out, "x-ms-client-request-id: %s\r\n",

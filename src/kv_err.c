@@ -72,6 +72,14 @@ static const struct kv_err_map kv_errs[CV_ERR__MAX] = {
 	{ 404, "CertificateIssuerNotFound", "Issuer not found" },
 	/* CV_ERR_CONTACTS_NOT_FOUND: the real service's wording. */
 	{ 404, "ContactsNotFound", "Contacts not found" },
+	/* CV_ERR_TIMEOUT: a statement ran past request_timeout. */
+	{ 503, "ServiceUnavailable",
+	    "The request did not finish within the server's request timeout "
+	    "(it waited for a lock or the database). Retry later." },
+	/* CV_ERR_THROTTLED: Key Vault's code for its service limits. */
+	{ 429, "Throttled",
+	    "Request was not processed because too many requests were "
+	    "received. Retry after the number of seconds Retry-After gives." },
 };
 
 int

@@ -16,6 +16,21 @@
 #include "kv.h"
 #include "log.h"
 
+/*
+ * Limits on what a request may hold, each refused with a 400 naming it
+ * (Key Vault's where it has them: 15 tags, names of 512 and values of
+ * 256 characters).  The body as a whole is bounded by max_body_size.
+ */
+#define KV_DEPTH_MAX	32	/* nesting of objects and arrays */
+#define KV_TAGS_MAX	15
+#define KV_TAG_NAME_MAX	512
+#define KV_TAG_VALUE_MAX 256
+#define KV_SANS_MAX	100	/* subject alternative names, all kinds */
+#define KV_STR_MAX	1024	/* a subject, a SAN, an EKU, … */
+#define KV_LIST_MAX	100	/* ekus, key usages, contacts, … */
+#define KV_X5C_MAX	10	/* certificates merged at once */
+#define KV_X5C_LEN_MAX	(64 * 1024)	/* one of them, base64 */
+
 /* Serialise doc into the response body with status; doc is consumed. */
 static enum cv_err
 kv_json_set(struct cv_resp *resp, int status, json_t *doc)
@@ -184,8 +199,8 @@ get_str(json_t *obj, const char *key, const char *path, const char **out,
 
 /* An array of strings into l (copied); absent leaves l empty. */
 static bool
-get_strlist(json_t *obj, const char *key, const char *path,
-    struct cv_strlist *l, struct jerr *e)
+get_strlist(json_t *obj, const char *key, const char *path, size_t max,
+    size_t maxlen, struct cv_strlist *l, struct jerr *e)
 {
 	json_t	*v = member(obj, key), *it;
 	size_t	 i;
@@ -194,11 +209,17 @@ get_strlist(json_t *obj, const char *key, const char *path,
 		return true;
 	if (!json_is_array(v))
 		return fail(e, "%s must be an array of strings.", path);
+	if (json_array_size(v) > max)
+		return fail(e, "%s holds %zu entries; at most %zu are allowed.",
+		    path, json_array_size(v), max);
 	l->v = cv_calloc(json_array_size(v), sizeof(char *));
 	json_array_foreach(v, i, it) {
 		if (!json_is_string(it) || json_string_length(it) == 0)
 			return fail(e, "%s[%zu] must be a non-empty string.",
 			    path, i);
+		if (json_string_length(it) > maxlen)
+			return fail(e, "%s[%zu] is longer than %zu characters.",
+			    path, i, maxlen);
 		l->v[l->n++] = cv_strdup(json_string_value(it));
 	}
 	return true;
@@ -316,16 +337,26 @@ parse_sans(json_t *sans, struct cv_x509_req *x, json_t *out, struct jerr *e)
 
 	if (!want_object(sans, "policy.x509_props.sans", e) ||
 	    !get_strlist(sans, "dns_names", "policy.x509_props.sans.dns_names",
+	    KV_SANS_MAX, KV_STR_MAX,
 	    &x->dns_names, e) ||
 	    !get_strlist(sans, "emails", "policy.x509_props.sans.emails",
+	    KV_SANS_MAX, KV_STR_MAX,
 	    &x->emails, e) ||
 	    !get_strlist(sans, "upns", "policy.x509_props.sans.upns",
+	    KV_SANS_MAX, KV_STR_MAX,
 	    &x->upns, e) ||
 	    !get_strlist(sans, "uris", "policy.x509_props.sans.uris",
+	    KV_SANS_MAX, KV_STR_MAX,
 	    &x->uris, e) ||
 	    !get_strlist(sans, "ipAddresses",
-	    "policy.x509_props.sans.ipAddresses", &x->ips, e))
+	    "policy.x509_props.sans.ipAddresses", KV_SANS_MAX, KV_STR_MAX,
+	    &x->ips, e))
 		return false;
+	if (x->dns_names.n + x->emails.n + x->upns.n + x->uris.n + x->ips.n >
+	    KV_SANS_MAX)
+		return fail(e, "policy.x509_props.sans holds %zu names; at most "
+		    "%d are allowed.", x->dns_names.n + x->emails.n +
+		    x->upns.n + x->uris.n + x->ips.n, KV_SANS_MAX);
 	if (x->dns_names.n > 0)
 		json_object_set_new(out, "dns_names", strlist_json(&x->dns_names));
 	if (x->emails.n > 0)
@@ -354,11 +385,16 @@ parse_x509_props(json_t *xp, struct cv_policy *p, json_t *out,
 	    !get_str(xp, "subject", "policy.x509_props.subject", &subject, e) ||
 	    !get_int(xp, "validity_months", "policy.x509_props.validity_months",
 	    1, 1200, &months, &has, e) ||
-	    !get_strlist(xp, "ekus", "policy.x509_props.ekus", &p->x509.ekus,
-	    e) ||
-	    !get_strlist(xp, "key_usage", "policy.x509_props.key_usage", &ku,
-	    e))
+	    !get_strlist(xp, "ekus", "policy.x509_props.ekus", KV_LIST_MAX,
+	    KV_STR_MAX, &p->x509.ekus, e) ||
+	    !get_strlist(xp, "key_usage", "policy.x509_props.key_usage",
+	    KV_LIST_MAX, KV_STR_MAX, &ku, e))
 		goto out;
+	if (subject != NULL && strlen(subject) > KV_STR_MAX) {
+		fail(e, "policy.x509_props.subject is longer than %d "
+		    "characters.", KV_STR_MAX);
+		goto out;
+	}
 	sans = member(xp, "sans");
 	bc = member(xp, "basic_constraints");
 	if (!want_object(bc, "policy.x509_props.basic_constraints", e) ||
@@ -610,6 +646,34 @@ kv_policy_free(struct cv_policy *p)
 		policy_clear(p);
 }
 
+/*
+ * The deepest nesting of objects and arrays in JSON text, strings
+ * skipped; counted before parsing so that a deep document costs no more
+ * than reading it once.
+ */
+static size_t
+json_depth(const char *s)
+{
+	size_t	 d = 0, max = 0;
+	bool	 str = false;
+
+	for (; *s != '\0'; s++) {
+		if (str) {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == '"')
+				str = false;
+		} else if (*s == '"')
+			str = true;
+		else if (*s == '{' || *s == '[') {
+			if (++d > max)
+				max = d;
+		} else if ((*s == '}' || *s == ']') && d > 0)
+			d--;
+	}
+	return max;
+}
+
 static json_t *
 load_body(const char *body, struct jerr *e)
 {
@@ -618,6 +682,11 @@ load_body(const char *body, struct jerr *e)
 
 	if (body == NULL || *body == '\0') {
 		fail(e, "The request body is missing.");
+		return NULL;
+	}
+	if (json_depth(body) > KV_DEPTH_MAX) {
+		fail(e, "The request body nests objects and arrays deeper than "
+		    "%d levels.", KV_DEPTH_MAX);
 		return NULL;
 	}
 	if ((doc = json_loads(body, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
@@ -645,9 +714,19 @@ get_tags(json_t *obj, char **out, struct jerr *e)
 		return true;
 	if (!json_is_object(t))
 		return fail(e, "tags must be a JSON object of strings.");
-	json_object_foreach(t, k, v)
+	if (json_object_size(t) > KV_TAGS_MAX)
+		return fail(e, "tags holds %zu tags; at most %d are allowed.",
+		    json_object_size(t), KV_TAGS_MAX);
+	json_object_foreach(t, k, v) {
+		if (strlen(k) > KV_TAG_NAME_MAX)
+			return fail(e, "A tag name is longer than %d "
+			    "characters.", KV_TAG_NAME_MAX);
 		if (!json_is_string(v))
-			return fail(e, "tags.%s must be a string.", k);
+			return fail(e, "tags.%.64s must be a string.", k);
+		if (json_string_length(v) > KV_TAG_VALUE_MAX)
+			return fail(e, "tags.%.64s is longer than %d "
+			    "characters.", k, KV_TAG_VALUE_MAX);
+	}
 	*out = json_dumps(t, JSON_COMPACT);
 	return true;
 }
@@ -864,7 +943,8 @@ kv_json_merge_parse(const char *body, struct cv_merge *m, char **errmsg)
 		fail(&e, "x5c (an array of base64 certificates) is required.");
 		goto out;
 	}
-	if (!get_strlist(doc, "x5c", "x5c", &m->x5c, &e))
+	if (!get_strlist(doc, "x5c", "x5c", KV_X5C_MAX, KV_X5C_LEN_MAX,
+	    &m->x5c, &e))
 		goto out;
 	if (m->x5c.n == 0) {
 		fail(&e, "x5c must hold at least one certificate.");
@@ -1764,6 +1844,9 @@ get_admin_details(json_t *org, char **out, struct jerr *e)
 		return true;
 	if (!json_is_array(v))
 		return fail(e, "org_details.admin_details must be an array.");
+	if (json_array_size(v) > KV_LIST_MAX)
+		return fail(e, "org_details.admin_details holds %zu entries; at "
+		    "most %d are allowed.", json_array_size(v), KV_LIST_MAX);
 	arr = json_array();
 	json_array_foreach(v, i, it) {
 		if (!json_is_object(it)) {
@@ -1990,6 +2073,11 @@ kv_json_contacts_parse(const char *body, struct cv_contact **out, size_t *n,
 	if (json_array_size(list) == 0) {
 		fail(&e, "contacts must hold at least one contact; DELETE "
 		    "/certificates/contacts removes them all.");
+		goto out;
+	}
+	if (json_array_size(list) > KV_LIST_MAX) {
+		fail(&e, "contacts holds %zu contacts; at most %d are allowed.",
+		    json_array_size(list), KV_LIST_MAX);
 		goto out;
 	}
 	*out = cv_calloc(json_array_size(list), sizeof(**out));

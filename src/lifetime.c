@@ -337,6 +337,7 @@ lt_kept_key(struct lt_run *r, const struct store_lifetime_cand *c,
 {
 	struct store_keyed	 k;
 	struct cv_keyspec	 spec;
+	const struct cv_master	*m;
 	enum cv_err		 er;
 
 	memset(priv, 0, sizeof(*priv));
@@ -349,9 +350,11 @@ lt_kept_key(struct lt_run *r, const struct store_lifetime_cand *c,
 		log_info("certificate %s/%s: the policy asks for another kind "
 		    "of key than version %s has; renewing with a new key",
 		    c->vault, c->name, c->version);
+	else if ((m = crypto_master_for(r->o->master, k.master_key_id)) ==
+	    NULL)
+		er = CV_ERR_INTERNAL;
 	else
-		er = crypto_unseal(r->o->master, &k.sealed, k.key_uid,
-		    k.nonce, priv);
+		er = crypto_unseal(m, &k.sealed, k.key_uid, k.nonce, priv);
 	store_keyed_free(&k);
 	return er;
 }

@@ -102,7 +102,7 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	struct sigaction	 sa;
 	sigset_t		 term, old;
 	struct cv_master	 master;
-	struct cv_ctx		 ctx = { NULL, NULL };
+	struct cv_ctx		 ctx = { NULL, NULL, 0, 0 };
 	unsigned		 served = 0, failures = 0;
 
 	memset(&sa, 0, sizeof(sa));
@@ -124,11 +124,17 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 		fatal("could not initialise a FastCGI request");
 	/* The connection is opened after fork and never shared. */
 	ctx.store = store_new(cfg->database_url);
+	store_set_timeout(ctx.store, cfg->request_timeout);
+	ctx.rate_token = cfg->rate_limit_token_rps;
+	ctx.rate_vault = cfg->rate_limit_vault_rps;
 	(void)store_connect(ctx.store);
 	if (cfg->master_key_file != NULL) {
-		if (crypto_master_load(cfg->master_key_file, &master) == CV_OK)
+		if (crypto_master_load(cfg->master_key_file, &master) == CV_OK) {
 			ctx.master = &master;
-		else
+			/* Keys before a rotation: unsealing only. */
+			(void)crypto_master_load_previous(&master,
+			    cfg->master_key_previous_files);
+		} else
 			log_error("master key %s not loaded: certificates cannot "
 			    "be created", cfg->master_key_file);
 	}

@@ -23,71 +23,84 @@
 
 /*
  * Literal segments come before captures that could swallow them (the
- * first route whose pattern and method match wins).
+ * first route whose pattern and method match wins).  Routes that change
+ * something (or export a private key) name their audit operation —
+ * Key Vault's operationName — and object type: each such request,
+ * allowed or not, writes one audit_log row.
  */
 static const struct route routes[] = {
-	{ CV_METHOD_GET, "/healthz", h_health, CV_PERM_NONE, ROUTE_PUBLIC },
+	{ CV_METHOD_GET, "/healthz", h_health, CV_PERM_NONE, ROUTE_PUBLIC,
+	    NULL, NULL },
 	/* ACME http-01 answers: the CA asks without a token, on any Host. */
 	{ CV_METHOD_GET, "/.well-known/acme-challenge/{token}",
-	    h_acme_challenge, CV_PERM_NONE, ROUTE_PUBLIC },
-	{ CV_METHOD_GET, "/certificates", h_cert_list, CV_PERM_LIST, 0 },
+	    h_acme_challenge, CV_PERM_NONE, ROUTE_PUBLIC, NULL, NULL },
+	{ CV_METHOD_GET, "/certificates", h_cert_list, CV_PERM_LIST, 0, NULL,
+	    NULL },
 	/* Issuers and contacts: literal segments, not certificate names. */
 	{ CV_METHOD_GET, "/certificates/issuers", h_issuer_list,
-	    CV_PERM_LISTISSUERS, 0 },
+	    CV_PERM_LISTISSUERS, 0, NULL, NULL },
 	{ CV_METHOD_GET, "/certificates/issuers/{issuer-name}", h_issuer_get,
-	    CV_PERM_GETISSUERS, 0 },
+	    CV_PERM_GETISSUERS, 0, NULL, NULL },
 	{ CV_METHOD_PUT, "/certificates/issuers/{issuer-name}", h_issuer_set,
-	    CV_PERM_SETISSUERS, 0 },
+	    CV_PERM_SETISSUERS, 0, "CertificateIssuerSet", "issuer" },
 	{ CV_METHOD_PATCH, "/certificates/issuers/{issuer-name}",
-	    h_issuer_update, CV_PERM_SETISSUERS, 0 },
+	    h_issuer_update, CV_PERM_SETISSUERS, 0, "CertificateIssuerUpdate",
+	    "issuer" },
 	{ CV_METHOD_DELETE, "/certificates/issuers/{issuer-name}",
-	    h_issuer_delete, CV_PERM_DELETEISSUERS, 0 },
+	    h_issuer_delete, CV_PERM_DELETEISSUERS, 0, "CertificateIssuerDelete",
+	    "issuer" },
 	{ CV_METHOD_GET, "/certificates/contacts", h_contacts_get,
-	    CV_PERM_MANAGECONTACTS, 0 },
+	    CV_PERM_MANAGECONTACTS, 0, NULL, NULL },
 	{ CV_METHOD_PUT, "/certificates/contacts", h_contacts_set,
-	    CV_PERM_MANAGECONTACTS, 0 },
+	    CV_PERM_MANAGECONTACTS, 0, "CertificateContactsSet", "contacts" },
 	{ CV_METHOD_DELETE, "/certificates/contacts", h_contacts_delete,
-	    CV_PERM_MANAGECONTACTS, 0 },
+	    CV_PERM_MANAGECONTACTS, 0, "CertificateContactsDelete", "contacts" },
 	{ CV_METHOD_POST, "/certificates/restore", h_backup_restore,
-	    CV_PERM_RESTORE, 0 },
+	    CV_PERM_RESTORE, 0, "CertificateRestore", "certificate" },
 	{ CV_METHOD_GET, "/deletedcertificates", h_deleted_list, CV_PERM_LIST,
-	    0 },
+	    0, NULL, NULL },
 	{ CV_METHOD_GET, "/deletedcertificates/{name}", h_deleted_get,
-	    CV_PERM_GET, 0 },
+	    CV_PERM_GET, 0, NULL, NULL },
 	{ CV_METHOD_DELETE, "/deletedcertificates/{name}", h_deleted_purge,
-	    CV_PERM_PURGE, 0 },
+	    CV_PERM_PURGE, 0, "CertificatePurge", "deletedcertificate" },
 	{ CV_METHOD_POST, "/deletedcertificates/{name}/recover",
-	    h_deleted_recover, CV_PERM_RECOVER, 0 },
+	    h_deleted_recover, CV_PERM_RECOVER, 0, "CertificateRecover",
+	    "deletedcertificate" },
 	{ CV_METHOD_POST, "/certificates/{name}/create", h_cert_create,
-	    CV_PERM_CREATE, 0 },
+	    CV_PERM_CREATE, 0, "CertificateCreate", "certificate" },
 	{ CV_METHOD_POST, "/certificates/{name}/import", h_cert_import,
-	    CV_PERM_IMPORT, 0 },
+	    CV_PERM_IMPORT, 0, "CertificateImport", "certificate" },
 	{ CV_METHOD_POST, "/certificates/{name}/backup", h_backup_make,
-	    CV_PERM_BACKUP, 0 },
+	    CV_PERM_BACKUP, 0, "CertificateBackup", "certificate" },
 	{ CV_METHOD_GET, "/certificates/{name}/pending", h_pending_get,
-	    CV_PERM_GET, 0 },
+	    CV_PERM_GET, 0, NULL, NULL },
 	{ CV_METHOD_PATCH, "/certificates/{name}/pending", h_pending_update,
-	    CV_PERM_UPDATE, 0 },
+	    CV_PERM_UPDATE, 0, "CertificatePendingUpdate", "pending" },
 	{ CV_METHOD_DELETE, "/certificates/{name}/pending", h_pending_delete,
-	    CV_PERM_UPDATE, 0 },
+	    CV_PERM_UPDATE, 0, "CertificatePendingDelete", "pending" },
 	{ CV_METHOD_POST, "/certificates/{name}/pending/merge",
-	    h_pending_merge, CV_PERM_CREATE, 0 },
+	    h_pending_merge, CV_PERM_CREATE, 0, "CertificatePendingMerge",
+	    "pending" },
 	{ CV_METHOD_GET, "/certificates/{name}/versions", h_cert_versions,
-	    CV_PERM_LIST, 0 },
+	    CV_PERM_LIST, 0, NULL, NULL },
 	{ CV_METHOD_GET, "/certificates/{name}/policy", h_policy_get,
-	    CV_PERM_GET, 0 },
+	    CV_PERM_GET, 0, NULL, NULL },
 	{ CV_METHOD_PATCH, "/certificates/{name}/policy", h_policy_update,
-	    CV_PERM_UPDATE, 0 },
+	    CV_PERM_UPDATE, 0, "CertificatePolicyUpdate", "policy" },
 	{ CV_METHOD_DELETE, "/certificates/{name}", h_deleted_delete,
-	    CV_PERM_DELETE, 0 },
+	    CV_PERM_DELETE, 0, "CertificateDelete", "certificate" },
 	{ CV_METHOD_GET, "/certificates/{name}/{version?}", h_cert_get,
-	    CV_PERM_GET, 0 },
+	    CV_PERM_GET, 0, NULL, NULL },
 	{ CV_METHOD_PATCH, "/certificates/{name}/{version?}", h_cert_update,
-	    CV_PERM_UPDATE, 0 },
-	/* The secret and the key behind every certificate version. */
+	    CV_PERM_UPDATE, 0, "CertificateUpdate", "certificate" },
+	/*
+	 * The secret and the key behind every certificate version; a
+	 * private key leaving the vault is audited like a change.
+	 */
 	{ CV_METHOD_GET, "/secrets/{name}/{version?}", h_secret_get,
-	    CV_PERM_GET, 0 },
-	{ CV_METHOD_GET, "/keys/{name}/{version?}", h_key_get, CV_PERM_GET, 0 },
+	    CV_PERM_GET, 0, "SecretGet", "key" },
+	{ CV_METHOD_GET, "/keys/{name}/{version?}", h_key_get, CV_PERM_GET, 0,
+	    NULL, NULL },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -261,6 +274,26 @@ route_auth(struct cv_req *req, struct cv_resp *resp, struct store *st)
 	return CV_OK;
 }
 
+/*
+ * Rate limits (rate_limit_token_rps, rate_limit_vault_rps; off by
+ * default): one request from the token's and the vault's buckets, 429
+ * Throttled with Retry-After when either is empty.  If the database
+ * cannot count, the request goes on: a limit is no reason to fail.
+ */
+static enum cv_err
+route_rate(struct cv_req *req, struct cv_resp *resp, const struct cv_ctx *ctx)
+{
+	unsigned	 wait;
+
+	if (ctx->rate_token == 0 && ctx->rate_vault == 0)
+		return CV_OK;
+	if (store_rate_take(ctx->store, req->token_id, ctx->rate_token,
+	    req->vault.id, ctx->rate_vault, &wait) != CV_OK || wait == 0)
+		return CV_OK;
+	resp->retry_after = wait;
+	return kv_err_set(resp, CV_ERR_THROTTLED, NULL);
+}
+
 /* Content-Type of a body: application/json, parameters allowed. */
 static bool
 route_json_type(const char *ct)
@@ -269,6 +302,38 @@ route_json_type(const char *ct)
 
 	return ct == NULL || (strncasecmp(ct, "application/json", n) == 0 &&
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '));
+}
+
+/*
+ * The audit record of a request to audited route r, answered with resp:
+ * written after the handler's own transaction, in a statement of its
+ * own; a failure to write it is logged, the answer stands.
+ */
+static void
+route_audit(const struct cv_req *req, const struct cv_resp *resp,
+    const struct route *r, struct store *st)
+{
+	struct store_audit	 a;
+
+	memset(&a, 0, sizeof(a));
+	a.vault_id = req->vault.id;
+	a.vault_name = req->vault.name;
+	a.actor = "token";
+	a.token_id = req->token_id;
+	a.remote_addr = req->remote_addr;
+	a.client_request_id = req->client_request_id;
+	a.operation = r->audit;
+	a.object_type = r->object;
+	a.object_name = req->argsz > 0 ? req->args[0] : NULL;
+	a.object_version = req->argsz > 1 && req->args[1][0] != '\0' ?
+	    req->args[1] : NULL;
+	a.outcome = resp->status < 400 ? "success" : resp->status == 401 ||
+	    resp->status == 403 ? "denied" : "error";
+	a.http_status = resp->status;
+	a.error_code = resp->err != CV_OK ? kv_err_code(resp->err) : NULL;
+	if (store_audit(st, &a) != CV_OK)
+		log_warnx("could not write the audit record of %s %s "
+		    "(status %d)", req->method_name, req->path, resp->status);
 }
 
 /*
@@ -305,6 +370,8 @@ route_dispatch(struct cv_req *req, struct cv_resp *resp,
 		goto out;
 	}
 	req->api_version = v;
+	if ((er = route_rate(req, resp, ctx)) != CV_OK)
+		goto out;
 	if (r == NULL && known) {
 		resp->allow = allow;
 		allow = NULL;
@@ -338,4 +405,6 @@ out:
 	kv_err_finish(resp);
 	if (resp->status == 0)
 		resp->status = 200;
+	if (r != NULL && r->audit != NULL)
+		route_audit(req, resp, r, ctx->store);
 }

@@ -20,6 +20,8 @@ struct route {
 	route_fn	 fn;
 	unsigned	 perm;		/* enum cv_perm bit the token needs */
 	unsigned	 flags;		/* enum route_flag */
+	const char	*audit;		/* audit_log.operation; NULL: none */
+	const char	*object;	/* audit_log.object_type */
 };
 
 bool	 route_match(const char *, const char *, char **, size_t *);

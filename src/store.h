@@ -13,6 +13,7 @@ struct store;
 
 /* store_db.c: connection, transactions, migrations */
 struct store *store_new(const char *);
+void	 store_set_timeout(struct store *, unsigned);
 void	 store_free(struct store *);
 enum cv_err store_connect(struct store *);
 bool	 store_ping(struct store *);
@@ -21,6 +22,9 @@ enum cv_err store_commit(struct store *);
 void	 store_rollback(struct store *);
 enum cv_err store_migration_applied(struct store *, const char *, bool *);
 enum cv_err store_migration_apply(struct store *, const char *, const char *);
+/* The SQL of statement i (an enum stmt, store_int.h), or NULL. */
+int	 store_stmt_count(void);
+const char *store_stmt_sql(int);
 
 /* store_vault.c */
 struct store_vault_row {
@@ -151,6 +155,7 @@ struct store_keyed {
 	struct cv_bytes		 pub;		/* SPKI DER */
 	struct cv_bytes		 sealed;
 	unsigned char		 nonce[12];
+	char			*master_key_id;	/* the key that sealed it */
 	struct cv_bytes		*certs;		/* leaf first, then the chain */
 	size_t			 ncerts;
 };
@@ -339,6 +344,34 @@ enum cv_err store_pool_count(struct store *, const char *, int64_t *);
 enum cv_err store_pool_put(struct store *, const struct cv_keyspec *,
 	    const struct store_pooled *);
 
+/*
+ * store_audit.c: the audit log.
+ */
+
+/* One audit record; strings may be NULL but actor and operation. */
+struct store_audit {
+	int64_t		 vault_id;	/* 0: none */
+	const char	*vault_name;
+	const char	*actor;		/* token, worker, admin */
+	int64_t		 token_id;	/* 0: none */
+	const char	*actor_detail;
+	const char	*remote_addr;	/* a valid IPv4/IPv6 address */
+	const char	*client_request_id;
+	const char	*operation;
+	const char	*object_type;
+	const char	*object_name;
+	const char	*object_version;
+	const char	*outcome;	/* success, denied, error */
+	int		 http_status;	/* 0: none */
+	const char	*error_code;
+};
+
+enum cv_err store_audit(struct store *, const struct store_audit *);
+
+/* store_rate.c: rate limits */
+enum cv_err store_rate_take(struct store *, int64_t, unsigned, int64_t,
+	    unsigned, unsigned *);
+
 /* store_issuer.c: the issuer routes and the vault's contacts */
 
 /* An issuer's secret, sealed; uid (a uuid) is the associated data. */
@@ -416,5 +449,47 @@ enum cv_err store_lifetime_claim(struct store *, int64_t, int64_t,
 enum cv_err store_lifetime_record(struct store *,
 	    const struct store_lifetime_run *, int *, int64_t *);
 enum cv_err store_lifetime_autorenew(struct store *, int64_t);
+
+/*
+ * store_reseal.c: certvault-admin rotate-master-key, which seals every
+ * sealed value again under a new master key, a batch at a time.
+ */
+
+/* The tables that hold values sealed under the master key. */
+enum store_reseal_table {
+	STORE_RESEAL_KEYS = 0,		/* keys: private keys of versions */
+	STORE_RESEAL_POOL,		/* key_pool */
+	STORE_RESEAL_CREDENTIALS,	/* issuer_credentials */
+	STORE_RESEAL__MAX
+};
+
+/* A sealed row (store_reseal_rows_free); uid is the associated data. */
+struct store_reseal_row {
+	int64_t		 id;
+	char		 uid[37];
+	struct cv_bytes	 sealed;
+	unsigned char	 nonce[12];
+	char		*master_key_id;
+};
+
+/* What is not under the current key, per table and key. */
+struct store_reseal_left {
+	char		*table;
+	char		*master_key_id;
+	int64_t		 n;
+	char		*ids;		/* the first row ids, "3, 9, 12" */
+};
+
+const char *store_reseal_table_name(enum store_reseal_table);
+enum cv_err store_reseal_pick(struct store *, enum store_reseal_table,
+	    const char *const *, size_t, const int64_t *, size_t, int64_t, int,
+	    struct store_reseal_row **, size_t *);
+void	 store_reseal_rows_free(struct store_reseal_row *, size_t);
+enum cv_err store_reseal_put(struct store *, enum store_reseal_table,
+	    const struct store_reseal_row *, const struct cv_bytes *,
+	    const unsigned char *, const char *);
+enum cv_err store_reseal_left(struct store *, const char *,
+	    struct store_reseal_left **, size_t *);
+void	 store_reseal_left_free(struct store_reseal_left *, size_t);
 
 #endif /* STORE_H */

@@ -447,6 +447,7 @@ store_keyed_free(struct store_keyed *k)
 		return;
 	cv_version_free(&k->v);
 	free(k->key_uid);
+	free(k->master_key_id);
 	free(k->pub.data);
 	free(k->sealed.data);
 	for (i = 0; i < k->ncerts; i++)
@@ -496,6 +497,7 @@ store_version_key(struct store *st, int64_t vault_id, const char *name,
 	k->v.purge_protection = store_get_bool(res, 0, "purge_protection");
 	k->v.content_type = store_get(res, 0, "content_type");
 	k->key_uid = store_get(res, 0, "key_uid");
+	k->master_key_id = store_get(res, 0, "master_key_id");
 	k->exportable = store_get_bool(res, 0, "exportable");
 	if ((er = store_get_bytes(res, 0, "certificate_der", &k->v.der)) !=
 	    CV_OK || (er = store_get_bytes(res, 0, "public_key", &k->pub)) !=

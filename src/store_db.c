@@ -30,12 +30,31 @@
 	"extract(epoch FROM v.updated_at)::bigint AS updated, " \
 	"v.tags::text AS tags "
 
-/* The latest version of certificate c: newest issued, else newest. */
+/*
+ * The latest version of certificate c: newest issued, else newest.  Two
+ * backward walks of (certificate_id, created_at, id) that stop at their
+ * first row, not a sort of all of c's versions.
+ */
 #define LATEST_VERSION \
+	"COALESCE((SELECT lv.id FROM certificate_versions lv " \
+	"WHERE lv.certificate_id = c.id AND lv.certificate_der IS NOT NULL " \
+	"ORDER BY lv.created_at DESC, lv.id DESC LIMIT 1), " \
 	"(SELECT lv.id FROM certificate_versions lv " \
-	"WHERE lv.certificate_id = c.id ORDER BY " \
-	"(lv.certificate_der IS NOT NULL) DESC, lv.created_at DESC, " \
-	"lv.id DESC LIMIT 1)"
+	"WHERE lv.certificate_id = c.id " \
+	"ORDER BY lv.created_at DESC, lv.id DESC LIMIT 1))"
+
+/*
+ * The id of version $3 of certificate c ('' for the latest), for v.id to
+ * be looked up by: evaluated once, not once per version of c.  The
+ * version also compares as bpchar so that the unique index
+ * (certificate_id, version) can serve; the text comparison keeps the
+ * meaning of version = lower($3).
+ */
+#define VERSION_ID \
+	"CASE WHEN $3 = '' THEN " LATEST_VERSION " ELSE " \
+	"(SELECT sv.id FROM certificate_versions sv " \
+	"WHERE sv.certificate_id = c.id AND sv.version = lower($3)::bpchar " \
+	"AND sv.version::text = lower($3)) END"
 
 /* What a read of an issuer object returns (struct cv_issuer). */
 #define ISSUER_COLUMNS \
@@ -113,7 +132,10 @@ static const char *const stmts[STMT__MAX] = {
 	/*
 	 * STMT_CERT_LIST: keyset pagination by name; each certificate shows
 	 * its latest version (as STMT_VERSION_GET picks it).  Certificates
-	 * with only a pending version appear with includePending ($4).
+	 * with only a pending version appear with includePending ($4).  The
+	 * page starts with an index condition on (vault_id, lower(name)),
+	 * also in a generic plan: no name is '', so COALESCE($2, '') is
+	 * "from the start" (tests/integration/t_plans.sh).
 	 */
 	[STMT_CERT_LIST] =
 	"SELECT c.name, NULL AS version, " ITEM_COLUMNS
@@ -122,7 +144,7 @@ static const char *const stmts[STMT__MAX] = {
 	"ORDER BY (cv.certificate_der IS NOT NULL) DESC, cv.created_at DESC, "
 	"cv.id DESC LIMIT 1) v ON true "
 	"WHERE c.vault_id = $1 AND c.deleted_at IS NULL "
-	"AND ($2::text IS NULL OR lower(c.name) > lower($2)) "
+	"AND lower(c.name) > lower(COALESCE($2::text, '')) "
 	"AND ($4::boolean OR v.certificate_der IS NOT NULL) "
 	"ORDER BY lower(c.name) LIMIT $3",
 	/* STMT_JOB_PURGE_CLAIM: any number of workers, no double work. */
@@ -237,20 +259,29 @@ static const char *const stmts[STMT__MAX] = {
 	"vt.retention_days, vt.purge_protection, v.content_type, "
 	"v.preserve_cert_order "
 	"FROM certificates c JOIN vaults vt ON vt.id = c.vault_id "
-	"JOIN certificate_versions v ON v.certificate_id = c.id "
+	"JOIN certificate_versions v ON v.id = " VERSION_ID " "
 	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
-	"AND c.deleted_at IS NULL AND (CASE WHEN $3 = '' THEN v.id = "
-	LATEST_VERSION " ELSE v.version = lower($3) END)",
-	/* STMT_CERT_VERSIONS: keyset pagination by creation. */
+	"AND c.deleted_at IS NULL",
+	/*
+	 * STMT_CERT_VERSIONS: keyset pagination by creation.  s is where the
+	 * page starts: after version $3 (none if there is no such version),
+	 * or before everything when $3 is NULL; it is found once, then the
+	 * page is one range of (certificate_id, created_at, id).
+	 */
 	[STMT_CERT_VERSIONS] =
 	"SELECT c.name, v.version, " ITEM_COLUMNS
-	"FROM certificates c JOIN certificate_versions v "
-	"ON v.certificate_id = c.id "
+	"FROM certificates c CROSS JOIN LATERAL ("
+	"SELECT sv.created_at, sv.id FROM certificate_versions sv "
+	"WHERE $3::text IS NOT NULL AND sv.certificate_id = c.id "
+	"AND sv.version = lower($3)::bpchar AND sv.version::text = lower($3) "
+	"UNION ALL SELECT '-infinity'::timestamptz, 0::bigint "
+	"WHERE $3::text IS NULL) s "
+	"CROSS JOIN LATERAL (SELECT * FROM certificate_versions cv "
+	"WHERE cv.certificate_id = c.id "
+	"AND (cv.created_at, cv.id) > (s.created_at, s.id) "
+	"ORDER BY cv.created_at, cv.id LIMIT $4) v "
 	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
-	"AND c.deleted_at IS NULL AND ($3::text IS NULL OR (v.created_at, v.id) "
-	"> (SELECT sv.created_at, sv.id FROM certificate_versions sv "
-	"WHERE sv.certificate_id = c.id AND sv.version = lower($3))) "
-	"ORDER BY v.created_at, v.id LIMIT $4",
+	"AND c.deleted_at IS NULL ORDER BY v.created_at, v.id LIMIT $4",
 	/*
 	 * STMT_VERSION_UPDATE: attributes and tags of one version; a version
 	 * still waiting for its certificate stays disabled.
@@ -262,8 +293,8 @@ static const char *const stmts[STMT__MAX] = {
 	"tags = COALESCE($5::jsonb, v.tags), updated_at = now() "
 	"FROM certificates c WHERE v.certificate_id = c.id "
 	"AND c.vault_id = $1 AND lower(c.name) = lower($2) "
-	"AND c.deleted_at IS NULL AND (CASE WHEN $3 = '' THEN v.id = "
-	LATEST_VERSION " ELSE v.version = lower($3) END) RETURNING v.version",
+	"AND c.deleted_at IS NULL AND v.id = " VERSION_ID " "
+	"RETURNING v.version",
 	[STMT_CERT_POLICY_UPDATE] =
 	"UPDATE certificates SET policy = $3::jsonb, policy_updated_at = now(), "
 	"updated_at = now() WHERE vault_id = $1 AND lower(name) = lower($2) "
@@ -277,14 +308,12 @@ static const char *const stmts[STMT__MAX] = {
 	"extract(epoch FROM v.updated_at)::bigint AS updated, "
 	"v.tags::text AS tags, vt.retention_days, vt.purge_protection, "
 	"v.content_type, k.key_uid::text AS key_uid, k.exportable, "
-	"k.public_key, k.sealed_private_key, k.seal_nonce "
+	"k.public_key, k.sealed_private_key, k.seal_nonce, k.master_key_id "
 	"FROM certificates c JOIN vaults vt ON vt.id = c.vault_id "
-	"JOIN certificate_versions v ON v.certificate_id = c.id "
+	"JOIN certificate_versions v ON v.id = " VERSION_ID " "
 	"JOIN keys k ON k.id = v.key_id "
 	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
-	"AND c.deleted_at IS NULL AND v.certificate_der IS NOT NULL "
-	"AND (CASE WHEN $3 = '' THEN v.id = " LATEST_VERSION
-	" ELSE v.version = lower($3) END)",
+	"AND c.deleted_at IS NULL AND v.certificate_der IS NOT NULL",
 	/* The chain stored with a version, in order. */
 	[STMT_VERSION_CHAIN] =
 	"SELECT d.der FROM certificate_versions v "
@@ -339,9 +368,9 @@ static const char *const stmts[STMT__MAX] = {
 	"extract(epoch FROM c.deleted_at)::bigint AS deleted, "
 	"extract(epoch FROM c.scheduled_purge_at)::bigint AS scheduled_purge "
 	"FROM certificates c JOIN vaults vt ON vt.id = c.vault_id "
-	"JOIN certificate_versions v ON v.certificate_id = c.id "
+	"JOIN certificate_versions v ON v.id = " LATEST_VERSION " "
 	"WHERE c.vault_id = $1 AND lower(c.name) = lower($2) "
-	"AND c.deleted_at IS NOT NULL AND v.id = " LATEST_VERSION,
+	"AND c.deleted_at IS NOT NULL",
 	/*
 	 * STMT_DELETED_LIST: keyset pagination by name, as STMT_CERT_LIST,
 	 * over soft-deleted certificates.
@@ -354,7 +383,7 @@ static const char *const stmts[STMT__MAX] = {
 	"FROM certificates c JOIN vaults vt ON vt.id = c.vault_id "
 	"JOIN certificate_versions v ON v.id = " LATEST_VERSION " "
 	"WHERE c.vault_id = $1 AND c.deleted_at IS NOT NULL "
-	"AND ($2::text IS NULL OR lower(c.name) > lower($2)) "
+	"AND lower(c.name) > lower(COALESCE($2::text, '')) "
 	"AND ($4::boolean OR v.certificate_der IS NOT NULL) "
 	"ORDER BY lower(c.name) LIMIT $3",
 	/* STMT_BACKUP_CERT: a live certificate, kept as it is until commit. */
@@ -638,7 +667,7 @@ static const char *const stmts[STMT__MAX] = {
 	/* STMT_ISSUER_LIST: keyset pagination by name, as STMT_CERT_LIST. */
 	[STMT_ISSUER_LIST] =
 	"SELECT i.name, i.provider FROM issuers i WHERE i.vault_id = $1 "
-	"AND ($2::text IS NULL OR lower(i.name) > lower($2)) "
+	"AND lower(i.name) > lower(COALESCE($2::text, '')) "
 	"ORDER BY lower(i.name) LIMIT $3",
 	/*
 	 * STMT_VAULT_LOCK: writers of a vault-wide list (contacts) take
@@ -718,6 +747,79 @@ static const char *const stmts[STMT__MAX] = {
 	"INSERT INTO key_pool (key_uid, kty, key_size, curve, public_key, "
 	"sealed_private_key, seal_nonce, master_key_id) "
 	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8)",
+	/*
+	 * STMT_AUDIT_INSERT: one audit record (a vault given by name only
+	 * is looked up); what the client sent is cut to the columns'
+	 * limits.
+	 */
+	[STMT_AUDIT_INSERT] =
+	"INSERT INTO audit_log (vault_id, vault_name, actor, token_id, "
+	"actor_detail, remote_addr, client_request_id, operation, "
+	"object_type, object_name, object_version, outcome, http_status, "
+	"error_code) VALUES (coalesce(NULLIF($1::bigint, 0), "
+	"(SELECT id FROM vaults WHERE name = $2)), $2, $3, "
+	"NULLIF($4::bigint, 0), $5, $6::inet, left($7, 256), $8, $9, "
+	"left($10, 1024), left($11, 64), $12, $13, $14)",
+	/*
+	 * STMT_RESEAL_*_PICK: up to $3 rows after id $4 (keyset: a pass
+	 * walks the primary key once) sealed under one of the master keys
+	 * $1 (certvault-admin rotate-master-key), rows $2 excluded (they
+	 * failed), locked for the batch's short transaction; a row a
+	 * service holds is skipped and taken by a later pass.
+	 */
+	[STMT_RESEAL_KEYS_PICK] =
+	"SELECT id, key_uid::text AS uid, sealed_private_key AS sealed, "
+	"seal_nonce AS nonce, master_key_id FROM keys "
+	"WHERE master_key_id = ANY($1::text[]) AND id <> ALL($2::bigint[]) "
+	"AND id > $4 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
+	/* STMT_RESEAL_*_PUT: the row sealed again under master key $4. */
+	[STMT_RESEAL_KEYS_PUT] =
+	"UPDATE keys SET sealed_private_key = $2, seal_nonce = $3, "
+	"master_key_id = $4 WHERE id = $1 AND master_key_id = $5",
+	[STMT_RESEAL_POOL_PICK] =
+	"SELECT id, key_uid::text AS uid, sealed_private_key AS sealed, "
+	"seal_nonce AS nonce, master_key_id FROM key_pool "
+	"WHERE master_key_id = ANY($1::text[]) AND id <> ALL($2::bigint[]) "
+	"AND id > $4 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
+	[STMT_RESEAL_POOL_PUT] =
+	"UPDATE key_pool SET sealed_private_key = $2, seal_nonce = $3, "
+	"master_key_id = $4 WHERE id = $1 AND master_key_id = $5",
+	[STMT_RESEAL_CRED_PICK] =
+	"SELECT id, credential_uid::text AS uid, sealed_value AS sealed, "
+	"seal_nonce AS nonce, master_key_id FROM issuer_credentials "
+	"WHERE master_key_id = ANY($1::text[]) AND id <> ALL($2::bigint[]) "
+	"AND id > $4 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
+	[STMT_RESEAL_CRED_PUT] =
+	"UPDATE issuer_credentials SET sealed_value = $2, seal_nonce = $3, "
+	"master_key_id = $4, updated_at = now() "
+	"WHERE id = $1 AND master_key_id = $5",
+	/*
+	 * STMT_RESEAL_LEFT: what is not sealed under master key $1, per
+	 * table and key, with the first row ids (no lock: a report).
+	 */
+	[STMT_RESEAL_LEFT] =
+	"SELECT t, master_key_id, count(*) AS n, "
+	"array_to_string((array_agg(id ORDER BY id))[1:10], ', ') AS ids "
+	"FROM (SELECT 'keys' AS t, id, master_key_id FROM keys "
+	"UNION ALL SELECT 'key_pool', id, master_key_id FROM key_pool "
+	"UNION ALL SELECT 'issuer_credentials', id, master_key_id "
+	"FROM issuer_credentials) s WHERE master_key_id <> $1 "
+	"GROUP BY t, master_key_id ORDER BY t, master_key_id",
+	/*
+	 * STMT_RATE_TAKE: one request from each of buckets $1 and $3 (''
+	 * for none), holding up to $2 and $4 requests and refilled with a
+	 * tenth of that each second; what is left in each, negative when
+	 * empty (a refused request takes one too, down to minus the cap).
+	 */
+	[STMT_RATE_TAKE] =
+	"INSERT INTO rate_buckets AS b (bucket, tokens, refreshed_at) "
+	"SELECT k, cap - 1, now() FROM (VALUES ($1, $2::float8), "
+	"($3, $4::float8)) AS v (k, cap) WHERE k <> '' "
+	"ON CONFLICT (bucket) DO UPDATE SET tokens = GREATEST("
+	"-(EXCLUDED.tokens + 1), LEAST(EXCLUDED.tokens + 1, b.tokens + "
+	"extract(epoch FROM now() - b.refreshed_at) * "
+	"(EXCLUDED.tokens + 1) / 10.0) - 1), refreshed_at = now() "
+	"RETURNING bucket, tokens",
 };
 
 struct store {
@@ -726,6 +828,7 @@ struct store {
 	bool		 in_tx;
 	bool		 prepared[STMT__MAX];
 	time_t		 last_complaint;	/* rate-limits outage logs */
+	char		 options[64];	/* server options: statement_timeout */
 };
 
 /* The conninfo is kept; nothing connects until the first statement. */
@@ -757,6 +860,40 @@ store_free(struct store *st)
 }
 
 /*
+ * The statement table as it is prepared, for tests and tools that must
+ * run exactly this SQL (tests/plans/stmt_dump.c): i is an enum stmt.
+ */
+int
+store_stmt_count(void)
+{
+
+	return STMT__MAX;
+}
+
+const char *
+store_stmt_sql(int i)
+{
+
+	return i >= 0 && i < STMT__MAX ? stmts[i] : NULL;
+}
+
+/*
+ * Bound every statement of st to seconds (0: no bound), from the next
+ * connection on: PostgreSQL cancels one that runs or waits for a lock
+ * longer (SQLSTATE 57014, CV_ERR_TIMEOUT), so that no request hangs.
+ */
+void
+store_set_timeout(struct store *st, unsigned seconds)
+{
+
+	if (seconds == 0)
+		st->options[0] = '\0';
+	else
+		snprintf(st->options, sizeof(st->options),
+		    "-c statement_timeout=%us", seconds);
+}
+
+/*
  * Connect if not connected.  The configured string is expanded last so
  * that anything it says wins over our defaults (a short connect_timeout,
  * so that requests during an outage fail fast instead of hanging).
@@ -765,8 +902,9 @@ enum cv_err
 store_connect(struct store *st)
 {
 	const char *const keys[] = { "connect_timeout",
-	    "fallback_application_name", "dbname", NULL };
-	const char	*vals[] = { "3", "certvault", st->conninfo, NULL };
+	    "fallback_application_name", "options", "dbname", NULL };
+	const char	*vals[] = { "3", "certvault", st->options, st->conninfo,
+	    NULL };
 	time_t		 now;
 
 	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
@@ -817,6 +955,11 @@ store_error(struct store *st, const PGresult *res, enum stmt s)
 	if (state != NULL && (strncmp(state, "08", 2) == 0 ||
 	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0))
 		return CV_ERR_UNAVAILABLE;
+	if (state != NULL && strcmp(state, "57014") == 0) {
+		log_warnx("statement %d cancelled: %s", (int)s,
+		    res == NULL ? "" : PQresultErrorMessage(res));
+		return CV_ERR_TIMEOUT;
+	}
 	log_error("statement %d failed: SQLSTATE %s: %s", (int)s,
 	    state == NULL ? "?" : state,
 	    res == NULL ? PQerrorMessage(st->conn) : PQresultErrorMessage(res));

@@ -270,6 +270,7 @@ account_key(struct pass *p, const struct cv_master *m,
     struct store_acme_account *acct, struct cv_bytes *key)
 {
 	struct store_issuer_secret	 sec;
+	const struct cv_master		*km;
 	struct cv_keyspec		 spec = { CV_KTY_EC, 256,
 					    CV_CURVE_P256 };
 	struct cv_bytes			 priv = { NULL, 0 }, pub = { NULL, 0 };
@@ -299,8 +300,11 @@ account_key(struct pass *p, const struct cv_master *m,
 		log_info("made the ACME account key of issuer %s in vault %s",
 		    p->iss->name, p->cl->vault_name);
 	}
-	er = crypto_unseal(m, &acct->key.sealed, acct->key.uid,
-	    acct->key.nonce, key);
+	if ((km = crypto_master_for(m, acct->key.master_key_id)) == NULL)
+		er = CV_ERR_INTERNAL;
+	else
+		er = crypto_unseal(km, &acct->key.sealed, acct->key.uid,
+		    acct->key.nonce, key);
 	if (er != CV_OK)
 		log_error("the ACME account key of issuer %s in vault %s cannot "
 		    "be unsealed (sealed under master key %s, this is %s)",
@@ -324,7 +328,7 @@ out:
 static enum acme_result
 account_open(struct pass *p, enum cv_err *er)
 {
-	const struct cv_master		*m;
+	const struct cv_master		*m, *km;
 	struct store_acme_account	 acct;
 	struct acme_problem		 pr;
 	struct cv_strlist		 emails = { NULL, 0 };
@@ -365,7 +369,8 @@ account_open(struct pass *p, enum cv_err *er)
 		goto out;
 	}
 	acme_msg_emails(p->iss->admin_details_json, &emails);
-	if (acct.eab_mac.sealed.len > 0 && (crypto_unseal(m,
+	if (acct.eab_mac.sealed.len > 0 && ((km = crypto_master_for(m,
+	    acct.eab_mac.master_key_id)) == NULL || crypto_unseal(km,
 	    &acct.eab_mac.sealed, acct.eab_mac.uid, acct.eab_mac.nonce,
 	    &mac) != CV_OK || (macs = cv_strndup((const char *)mac.data,
 	    mac.len)) == NULL)) {

@@ -168,8 +168,9 @@ worker_issue_ca(struct store *st, const struct cv_master *m, const char *vault,
     const struct cv_issuer *iss, bool make, struct cv_bytes *cert,
     struct cv_bytes *key)
 {
-	struct store_ca	 ca;
-	enum cv_err	 er;
+	struct store_ca		 ca;
+	const struct cv_master	*km;
+	enum cv_err		 er;
 
 	memset(cert, 0, sizeof(*cert));
 	if (key != NULL)
@@ -190,8 +191,10 @@ worker_issue_ca(struct store *st, const struct cv_master *m, const char *vault,
 			er = CV_ERR_INTERNAL;
 			goto out;
 		}
-		if ((er = crypto_unseal(m, &ca.sealed, ca.credential_uid,
+		if ((km = crypto_master_for(m, ca.master_key_id)) == NULL ||
+		    (er = crypto_unseal(km, &ca.sealed, ca.credential_uid,
 		    ca.nonce, key)) != CV_OK) {
+			er = CV_ERR_INTERNAL;
 			log_error("the CA key of LocalCA issuer %s in vault %s "
 			    "cannot be unsealed (sealed under master key %s, "
 			    "this is %s)", iss->name, vault, ca.master_key_id,

@@ -19,6 +19,7 @@
 
 #include "certvault.h"
 #include "cfg.h"
+#include "crypto.h"
 #include "lifetime.h"
 #include "log.h"
 #include "store.h"
@@ -117,6 +118,7 @@ main(int argc, char *argv[])
 	if (cfg_build(&cfg, config_path, NULL, 0, &err) != CV_OK)
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
+	crypto_master_previous(cfg.master_key_previous_files);
 	worker_issue_setup(cfg.master_key_file);
 	worker_acme_setup(cfg.acme_ca_file, cfg.acme_dns_hook);
 	if (worker_pool_setup(cfg.key_pool_types, cfg.key_pool_size, &err) !=
@@ -141,6 +143,7 @@ main(int argc, char *argv[])
 		fclose(f);
 	}
 	st = store_new(cfg.database_url);
+	store_set_timeout(st, cfg.request_timeout);
 	log_info("worker started; a pass every %us", cfg.worker_interval);
 	while (!stop_requested) {
 		ok = worker_pass(st);

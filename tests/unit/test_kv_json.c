@@ -327,11 +327,120 @@ test_bundle_doc(void)
 	cv_resp_free(&resp);
 }
 
+/* head, then n items "pre<i>post" separated by commas, then tail */
+static char *
+repeat(const char *head, const char *pre, const char *post, int n,
+    const char *tail)
+{
+	size_t	 len = strlen(head) + strlen(tail) + 1 +
+		    (size_t)n * (strlen(pre) + strlen(post) + 16);
+	char	*s = cv_malloc(len), *p = s;
+	int	 i;
+
+	p += sprintf(p, "%s", head);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%s%d%s", i > 0 ? "," : "", pre, i, post);
+	sprintf(p, "%s", tail);
+	return s;
+}
+
+/* expect a create body to parse or to fail with a message holding want */
+static void
+create_limit(char *body, const char *want)
+{
+	struct cv_create	 c;
+	char			*msg = NULL;
+	enum cv_err		 er;
+
+	memset(&c, 0, sizeof(c));
+	er = kv_json_create_parse(body, &c, &msg);
+	if (want == NULL) {
+		CU_ASSERT_EQUAL(er, CV_OK);
+	} else {
+		CU_ASSERT_EQUAL(er, CV_ERR_BAD_PARAMETER);
+		CU_ASSERT_PTR_NOT_NULL(msg != NULL ? strstr(msg, want) : NULL);
+	}
+	kv_create_free(&c);
+	free(msg);
+	free(body);
+}
+
+/* Limits of issue 8: at the limit accepted, one beyond refused, named. */
+static void
+test_limits(void)
+{
+	struct cv_merge	 m;
+	char		*body, *msg = NULL, deep[200], big[1100];
+	int		 i;
+
+	/* tags: 15 (Key Vault's limit) */
+	create_limit(repeat("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=a\"}},\"tags\":{",
+	    "\"t", "\":\"v\"", 15, "}}"), NULL);
+	create_limit(repeat("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=a\"}},\"tags\":{",
+	    "\"t", "\":\"v\"", 16, "}}"), "at most 15 are allowed");
+	memset(big, 'x', 257);
+	big[257] = '\0';
+	body = cv_asprintf("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=a\"}},\"tags\":{\"t\":\"%s\"}}",
+	    big);
+	create_limit(body, "longer than 256 characters");
+	/* subject alternative names: 100 */
+	create_limit(repeat("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=a\",\"sans\":{\"dns_names\":[",
+	    "\"h", ".example\"", 100, "]}}}}"), NULL);
+	create_limit(repeat("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=a\",\"sans\":{\"dns_names\":[",
+	    "\"h", ".example\"", 101, "]}}}}"),
+	    "at most 100 are allowed");
+	create_limit(repeat("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=a\",\"sans\":{\"emails\":"
+	    "[\"a@b.example\"],\"dns_names\":[", "\"h", ".example\"", 100,
+	    "]}}}}"), "sans holds 101 names");
+	/* a subject of 1025 characters */
+	memset(big, 'a', 1025);
+	big[1025] = '\0';
+	body = cv_asprintf("{\"policy\":{\"issuer\":{\"name\":\"Self\"},"
+	    "\"x509_props\":{\"subject\":\"CN=%s\"}}}", big);
+	create_limit(body, "subject is longer than 1024");
+	/* nesting: 32 levels pass the check, 33 do not */
+	for (i = 0; i < 31; i++)
+		deep[i] = '[';
+	deep[31] = '\0';
+	body = cv_asprintf("{\"tags\":%s%s}", deep, "]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]");
+	create_limit(body, "tags must be a JSON object");
+	body = cv_asprintf("{\"tags\":[%s%s}", deep, "]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]");
+	create_limit(body, "deeper than 32 levels");
+	body = cv_asprintf("{\"tags\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[\"}");
+	create_limit(body, "tags must be a JSON object");
+	/* x5c: 10 certificates at once */
+	memset(&m, 0, sizeof(m));
+	body = repeat("{\"x5c\":[", "\"Y2VydA", "==\"", 11, "]}");
+	CU_ASSERT_EQUAL(kv_json_merge_parse(body, &m, &msg),
+	    CV_ERR_BAD_PARAMETER);
+	CU_ASSERT_PTR_NOT_NULL(msg != NULL ? strstr(msg, "x5c holds 11 "
+	    "entries; at most 10") : NULL);
+	kv_merge_free(&m);
+	free(msg);
+	free(body);
+	msg = NULL;
+	body = repeat("{\"x5c\":[", "\"Y2VydA", "==\"", 10, "]}");
+	CU_ASSERT_EQUAL(kv_json_merge_parse(body, &m, &msg), CV_OK);
+	kv_merge_free(&m);
+	free(msg);
+	free(body);
+}
+
 int
 main(void)
 {
 	static const struct cu_test tests[] = {
 		{ "SDK default policy", test_sdk_defaults },
+		{ "limits: tags, SANs, subject, nesting, x5c", test_limits },
 		{ "EC and Unknown defaults", test_ec_and_unknown },
 		{ "policy errors name the field", test_policy_errors },
 		{ "create, cancel and merge bodies", test_bodies },
