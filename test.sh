@@ -43,7 +43,7 @@ CV_PEBBLE_TLS_PORT=${CERTVAULT_TEST_PEBBLE_TLS_PORT:-}
 # bench --quick: HTTPS, plain HTTP, http-01, PostgreSQL = BENCH_PORT .. +3.
 BENCH_PORT=${CERTVAULT_TEST_BENCH_PORT:-$((16384 + (HTTPS_PORT + 100) % 16380))}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (at %d s)\n' "$*" "$SECONDS"; }
 
 # Print the test-suite.log of every test directory under $1 whose summary
 # counts failures or errors (automake's parallel test harness).
@@ -178,6 +178,38 @@ else
         make -s -j"$CV_MAKE_JOBS" check); then
         failed+=("sanitizers")
         print_failed_test_logs "$state_dir/sanitize"
+    fi
+fi
+
+step "integration tests against the sanitizer build"
+# The programs of the ASan/UBSan build behind a stack of their own (the
+# same ports: the first stack is down), the API, certificate and issuer
+# tests through them; any sanitizer report in their logs fails the step.
+SAN_TESTS="t_api t_auth t_cert_create t_cert_policy t_pending_ops t_merge_chain
+t_import t_deleted t_backup t_issuers t_contacts t_issuance t_acme t_key_pool
+t_audit t_limits"
+san_build=$(ls -d "$state_dir"/sanitize/certvault-*/ 2>/dev/null | head -n 1 || true)
+if [ -z "$san_build" ] || [ ! -x "$san_build/src/certvault-fcgi" ]; then
+    failed+=("integration tests (sanitizers: no build)")
+else
+    san_build=${san_build%/}
+    san_tests=
+    for t in $SAN_TESTS; do san_tests+="${san_tests:+ }tests/integration/$t.sh"; done
+    if ! (
+        CV_SRC_DIR=$san_build CV_BUILD_DIR=$san_build
+        cv_init "$state_dir/sanstack" "$HTTPS_PORT" "$PG_PORT" "$APACHE_PORT" "$HTTP_PORT"
+        trap cv_stack_stop EXIT
+        cv_stack_start --pebble
+        CERTVAULT_TEST_ENV=$CV_ENV_FILE make -C "$san_build" check TESTS="$san_tests"
+    ); then
+        failed+=("integration tests (sanitizers)")
+        print_failed_test_logs "$san_build"
+    fi
+    if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+        "$state_dir"/sanstack/log/* 2>/dev/null; then
+        failed+=("sanitizer reports in the stack's logs")
+        grep -h -B2 -A20 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+            "$state_dir"/sanstack/log/* | head -n 80
     fi
 fi
 

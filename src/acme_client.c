@@ -216,8 +216,10 @@ acme_client_account(struct acme_client *c, const struct cv_strlist *emails,
 	res = acme_client_post(c, c->dir.new_account, body, NULL, &r, prob,
 	    err);
 	free(body);
-	if (res != ACME_OK)
+	if (res != ACME_OK) {
+		acme_http_resp_free(&r);
 		return res;
+	}
 	if (r.location == NULL) {
 		*err = cv_asprintf("%s gave no account URL (Location)",
 		    c->dir.new_account);

@@ -712,15 +712,15 @@ cancel(struct pass *p, const struct acme_order *o)
 	body = acme_msg_deactivate();
 	for (i = 0; o != NULL && i < o->authorizations.n; i++) {
 		if (acme_client_post(&p->c, o->authorizations.v[i], body, NULL,
-		    &r, &pr, &err) == ACME_OK) {
-			acme_http_resp_free(&r);
+		    &r, &pr, &err) == ACME_OK)
 			log_info("operation %s: authorization %s deactivated",
 			    p->cl->request_id, o->authorizations.v[i]);
-		} else
+		else
 			log_info("operation %s: authorization %s not "
 			    "deactivated: %s", p->cl->request_id,
 			    o->authorizations.v[i], err != NULL ? err :
 			    pr.detail);
+		acme_http_resp_free(&r);
 		acme_problem_free(&pr);
 		free(err);
 		err = NULL;
