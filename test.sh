@@ -153,16 +153,22 @@ if ! make -C "$CV_BUILD_DIR" -j"$CV_MAKE_JOBS" distcheck \
 fi
 
 step "unit tests under valgrind"
-# Memory errors and definite leaks fail the step (c-style.md §9).
+# Memory errors and definite leaks fail the step (c-style.md §9). The
+# programs run CV_MAKE_JOBS at a time; each writes its own report.
+mkdir -p "$state_dir/valgrind"
 for t in "$CV_BUILD_DIR"/tests/unit/test_*; do
     case $t in *.c | *.o | *.log | *.trs) continue ;; esac
-    [ -x "$t" ] || continue
-    if ! valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
-        --error-exitcode=9 "$t" >"$state_dir/valgrind.out" 2>&1; then
+    [ -x "$t" ] && printf '%s\n' "$t"
+done | xargs -r -P "$CV_MAKE_JOBS" -I{} sh -c \
+    'valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+        --error-exitcode=9 "$1" >"$2/$(basename "$1").out" 2>&1 ||
+        echo "$1" >>"$2/failed"' sh {} "$state_dir/valgrind"
+if [ -s "$state_dir/valgrind/failed" ]; then
+    while read -r t; do
         failed+=("valgrind $(basename "$t")")
-        tail -n 40 "$state_dir/valgrind.out"
-    fi
-done
+        tail -n 40 "$state_dir/valgrind/$(basename "$t").out"
+    done <"$state_dir/valgrind/failed"
+fi
 
 step "unit tests with AddressSanitizer and UBSan"
 # A separate build from the distribution tarball distcheck left behind (the

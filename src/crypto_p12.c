@@ -57,6 +57,19 @@ static const char msg_p12_alg[] = "The PKCS#12 file uses an encryption or "
     "integrity algorithm that is not supported.";
 static const char msg_p12_bad[] = "The PKCS#12 file is damaged or not "
     "supported.";
+
+/*
+ * Key derivation work one import may ask for: OpenSSL writes 2,048
+ * iterations, certtool 600,000.  PBKDF2 costs the same whether the
+ * password is right or not, so without a bound one request could hold a
+ * worker for minutes (found by reading the code behind fuzz_import).
+ */
+#define KDF_ITER_MAX	2000000u	/* one MAC, bag or key */
+#define KDF_TOTAL_MAX	4000000u	/* all of them in one file */
+static const char msg_kdf[] = "The file asks for more key derivation "
+    "work than certvault accepts (at most 2,000,000 iterations for one "
+    "MAC, bag or key, 4,000,000 in all); export it again with the usual "
+    "settings.";
 static const char msg_key_pwd[] = "The password of the private key is "
     "wrong or missing.";
 static const char msg_key_bad[] = "The private key in the imported data "
@@ -114,7 +127,53 @@ struct found {
 	struct cv_bytes		*certs;
 	size_t			 ncerts;
 	const char		*key_msg;
+	unsigned long		 kdf;	/* iterations asked for so far */
 };
+
+/*
+ * Count iter iterations more against f's budget: false (and key_msg
+ * saying why) when one item or the file asks for too many.
+ */
+static bool
+kdf_take(struct found *f, unsigned iter)
+{
+
+	f->kdf += iter;
+	if (iter <= KDF_ITER_MAX && f->kdf <= KDF_TOTAL_MAX)
+		return true;
+	f->key_msg = msg_kdf;
+	return false;
+}
+
+/* The iterations an encrypted PKCS#8 key asks for; 0 if it does not say. */
+static unsigned
+pkcs8_iter(const gnutls_datum_t *data, gnutls_x509_crt_fmt_t fmt)
+{
+	unsigned char	 salt[128];
+	unsigned	 schema, cipher, salt_size = sizeof(salt), iter = 0;
+	char		*oid = NULL;
+
+	if (gnutls_pkcs8_info(data, fmt, &schema, &cipher, salt, &salt_size,
+	    &iter, &oid) < 0)
+		iter = 0;
+	gnutls_free(oid);
+	return iter;
+}
+
+/* The iterations an encrypted PKCS#12 bag asks for; 0 if it does not say. */
+static unsigned
+bag_iter(gnutls_pkcs12_bag_t bag)
+{
+	unsigned char	 salt[128];
+	unsigned	 schema, cipher, salt_size = sizeof(salt), iter = 0;
+	char		*oid = NULL;
+
+	if (gnutls_pkcs12_bag_enc_info(bag, &schema, &cipher, salt,
+	    &salt_size, &iter, &oid) < 0)
+		iter = 0;
+	gnutls_free(oid);
+	return iter;
+}
 
 /* Set *errmsg (if errmsg is not NULL) to a copy of msg. */
 static void
@@ -500,6 +559,10 @@ p12_walk(gnutls_pkcs12_t p12, const char *pwd, bool verified, struct found *f,
 			break;
 		if (rc < 0 || (rc = gnutls_pkcs12_bag_get_type(bag, 0)) < 0)
 			goto out;
+		if (rc == GNUTLS_BAG_ENCRYPTED && !kdf_take(f, bag_iter(bag))) {
+			rc = GNUTLS_E_CONSTRAINT_ERROR;
+			goto out;
+		}
 		if (rc == GNUTLS_BAG_ENCRYPTED &&
 		    (rc = gnutls_pkcs12_bag_decrypt(bag, pwd)) < 0)
 			goto out;
@@ -514,6 +577,12 @@ p12_walk(gnutls_pkcs12_t p12, const char *pwd, bool verified, struct found *f,
 			switch (type) {
 			case GNUTLS_BAG_PKCS8_KEY:
 			case GNUTLS_BAG_PKCS8_ENCRYPTED_KEY:
+				if (type == GNUTLS_BAG_PKCS8_ENCRYPTED_KEY &&
+				    !kdf_take(f, pkcs8_iter(&data,
+				    GNUTLS_X509_FMT_DER))) {
+					rc = GNUTLS_E_CONSTRAINT_ERROR;
+					goto out;
+				}
 				if ((rc = gnutls_x509_privkey_init(&xkey)) < 0)
 					goto out;
 				if (type == GNUTLS_BAG_PKCS8_KEY)
@@ -590,6 +659,7 @@ import_p12(const struct cv_bytes *der, const char *pwd, struct cv_import *imp,
 	gnutls_pkcs12_t		 p12 = NULL;
 	gnutls_datum_t		 d;
 	char			*mac_oid = NULL;
+	unsigned		 mac_iter = 0;
 	struct found		 f;
 	const char		*cands[2], *step = "";
 	size_t			 ncands, i;
@@ -622,9 +692,16 @@ import_p12(const struct cv_bytes *der, const char *pwd, struct cv_import *imp,
 	 * when the algorithm is unknown and nobody takes it (found by
 	 * tests/fuzz/fuzz_import).
 	 */
-	rc = gnutls_pkcs12_mac_info(p12, &mac, NULL, NULL, NULL, &mac_oid);
+	rc = gnutls_pkcs12_mac_info(p12, &mac, NULL, NULL, &mac_iter,
+	    &mac_oid);
 	gnutls_free(mac_oid);
 	has_mac = rc != GNUTLS_E_INVALID_REQUEST;
+	/* Each password tried costs the MAC's iterations. */
+	if (has_mac && rc >= 0 && !kdf_take(&f, mac_iter * (unsigned)ncands)) {
+		log_warnx("PKCS#12 MAC asks for %u iterations", mac_iter);
+		set_err(errmsg, msg_kdf);
+		goto fail;
+	}
 	if (has_mac && rc < 0) {
 		log_warnx("PKCS#12 MAC not supported: %s",
 		    gnutls_strerror(rc));
@@ -657,7 +734,9 @@ import_p12(const struct cv_bytes *der, const char *pwd, struct cv_import *imp,
 	if (rc < 0) {
 		log_warnx("PKCS#12 %s not read: %s", step,
 		    gnutls_strerror(rc));
-		if (unknown_algorithm(rc))
+		if (rc == GNUTLS_E_CONSTRAINT_ERROR)
+			set_err(errmsg, msg_kdf);
+		else if (unknown_algorithm(rc))
 			set_err(errmsg, msg_p12_alg);
 		else if (strcmp(step, "certificate") == 0)
 			set_err(errmsg, msg_cert_bad);
@@ -756,7 +835,13 @@ pem_key(const char *block, size_t len, const char *label, size_t labellen,
 	}
 	if (encrypted && (pwd == NULL || pwd[0] == '\0'))
 		rc = GNUTLS_E_DECRYPTION_FAILED;
-	else
+	else if (encrypted && !kdf_take(f, pkcs8_iter(&d,
+	    GNUTLS_X509_FMT_PEM))) {
+		gnutls_x509_privkey_deinit(xkey);
+		log_warnx("imported private key asks for too many "
+		    "key derivation iterations");
+		return CV_OK;
+	} else
 		rc = gnutls_x509_privkey_import2(xkey, &d,
 		    GNUTLS_X509_FMT_PEM, encrypted ? pwd : NULL, 0);
 	if (rc >= 0) {

@@ -63,6 +63,20 @@ head -c $((${max:-1048576} + 1)) /dev/zero | tr '\0' ' ' >"$T_TMP/big"
 kv_curl POST "/certificates/$P-a/create?api-version=$API" -H 'Content-Type: application/json' --data-binary "@$T_TMP/big"
 assert_kv_error 413 RequestTooLarge "" "a body of max_body_size + 1 bytes"
 
+# A PKCS#12 file that asks for 2,500,000 PBKDF2 iterations (bags) is refused
+# before any key derivation; one with OpenSSL's default imports.
+certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$T_TMP/k.pem" >/dev/null 2>&1
+printf '%s\n' 'cn = "kdf.example"' 'expiration_days = 30' >"$T_TMP/k.tmpl"
+certtool --generate-self-signed --load-privkey "$T_TMP/k.pem" --template "$T_TMP/k.tmpl" --outfile "$T_TMP/k.crt" >/dev/null 2>&1
+openssl pkcs12 -export -inkey "$T_TMP/k.pem" -in "$T_TMP/k.crt" -passout pass:pw -iter 2500000 -out "$T_TMP/heavy.p12" 2>/dev/null
+openssl pkcs12 -export -inkey "$T_TMP/k.pem" -in "$T_TMP/k.crt" -passout pass:pw -out "$T_TMP/light.p12" 2>/dev/null
+kv_send POST "/certificates/$P-kdf/import?api-version=$API" "{\"value\":\"$(base64 -w0 "$T_TMP/heavy.p12")\",\"pwd\":\"pw\"}"
+assert_kv_error 400 BadParameter "" "a PKCS#12 file asking for 2,500,000 key derivation iterations"
+assert_match "more key derivation work than certvault accepts" "$(printf '%s' "$KV_BODY" | jq -r .error.message)" \
+	"… the message says why"
+kv_send POST "/certificates/$P-kdf/import?api-version=$API" "{\"value\":\"$(base64 -w0 "$T_TMP/light.p12")\",\"pwd\":\"pw\"}"
+assert_status 200 "the same key and certificate with OpenSSL's default iterations: imported"
+
 # --- the request timeout -------------------------------------------------------------
 cp "$CERTVAULT_CONFIG" "$T_TMP/timeout.conf"
 sed -i '/^request_timeout/d' "$T_TMP/timeout.conf"
