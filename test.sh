@@ -203,6 +203,8 @@ else
     for t in $SAN_TESTS; do san_tests+="${san_tests:+ }tests/integration/$t.sh"; done
     if ! (
         CV_SRC_DIR=$san_build CV_BUILD_DIR=$san_build
+        # The first stack's pebble settings must not carry over.
+        unset CV_ACME_CA_FILE_CFG CV_ACME_DNS_HOOK_CFG
         cv_init "$state_dir/sanstack" "$HTTPS_PORT" "$PG_PORT" "$APACHE_PORT" "$HTTP_PORT"
         trap cv_stack_stop EXIT
         cv_stack_start --pebble
