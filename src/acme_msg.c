@@ -99,6 +99,21 @@ str_dup(json_t *obj, const char *key)
 	return s != NULL ? cv_strdup(s) : NULL;
 }
 
+/* The strings of array a into l (other members skipped; none if no array). */
+static void
+strlist_of(json_t *a, struct cv_strlist *l)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (!json_is_array(a))
+		return;
+	l->v = cv_calloc(json_array_size(a) + 1, sizeof(char *));
+	json_array_foreach(a, i, v)
+		if (json_is_string(v))
+			l->v[l->n++] = cv_strdup(json_string_value(v));
+}
+
 static json_t *
 parse(const char *text, const char *what, char **err)
 {
@@ -216,8 +231,7 @@ acme_msg_error_code(const char *type)
 enum cv_err
 acme_msg_order(const char *text, struct acme_order *o, char **err)
 {
-	json_t		*doc, *az, *v;
-	size_t		 i;
+	json_t		*doc;
 
 	memset(o, 0, sizeof(*o));
 	if ((doc = parse(text, "order", err)) == NULL)
@@ -225,15 +239,7 @@ acme_msg_order(const char *text, struct acme_order *o, char **err)
 	o->status = str_dup(doc, "status");
 	o->finalize = str_dup(doc, "finalize");
 	o->certificate = str_dup(doc, "certificate");
-	az = json_object_get(doc, "authorizations");
-	if (json_is_array(az)) {
-		o->authorizations.v = cv_calloc(json_array_size(az) + 1,
-		    sizeof(char *));
-		json_array_foreach(az, i, v)
-			if (json_is_string(v))
-				o->authorizations.v[o->authorizations.n++] =
-				    cv_strdup(json_string_value(v));
-	}
+	strlist_of(json_object_get(doc, "authorizations"), &o->authorizations);
 	if (json_is_object(json_object_get(doc, "error")))
 		problem_from(json_object_get(doc, "error"), &o->error);
 	json_decref(doc);
@@ -298,8 +304,7 @@ acme_msg_authz(const char *text, struct acme_authz *a, char **err)
 enum cv_err
 acme_msg_state(const char *text, struct acme_state *s)
 {
-	json_t	*doc, *v;
-	size_t	 i;
+	json_t	*doc;
 
 	memset(s, 0, sizeof(*s));
 	if (text == NULL || *text == '\0')
@@ -309,15 +314,7 @@ acme_msg_state(const char *text, struct acme_state *s)
 	s->order_url = str_dup(doc, "order");
 	s->transient = (int)json_integer_value(json_object_get(doc,
 	    "transient"));
-	v = json_object_get(doc, "dns_records");
-	if (json_is_array(v)) {
-		s->dns_records.v = cv_calloc(json_array_size(v) + 1,
-		    sizeof(char *));
-		json_array_foreach(json_object_get(doc, "dns_records"), i, v)
-			if (json_is_string(v))
-				s->dns_records.v[s->dns_records.n++] =
-				    cv_strdup(json_string_value(v));
-	}
+	strlist_of(json_object_get(doc, "dns_records"), &s->dns_records);
 	json_decref(doc);
 	return CV_OK;
 }
