@@ -94,11 +94,15 @@ struct store;
 struct cv_master;
 
 /* What every handler may use besides the request: storage and keys. */
+struct netmask;
+
 struct cv_ctx {
 	struct store		*store;
 	const struct cv_master	*master;	/* NULL: not configured */
 	unsigned		 rate_token;	/* requests/s per token; 0: off */
 	unsigned		 rate_vault;	/* requests/s per vault; 0: off */
+	const struct netmask	*operator_nets;	/* may read /metrics, /status */
+	size_t			 operator_netsz;
 };
 
 struct cv_param {
@@ -217,6 +221,7 @@ struct cv_req {
 	char		*content_type;	/* or NULL */
 	char		*client_request_id; /* x-ms-client-request-id or NULL */
 	char		*remote_addr;	/* REMOTE_ADDR, the client, or NULL */
+	char		 request_id[37]; /* ours, echoed as x-ms-request-id */
 	size_t		 content_length;
 	bool		 body_too_large; /* body exceeded the limit, not read */
 	char		*body;		/* NUL-terminated, or NULL */
@@ -231,6 +236,7 @@ struct cv_req {
 	const char	*api_version;	/* borrowed from params */
 	char		*args[CV_ROUTE_ARGS]; /* path captures, e.g. {name} */
 	size_t		 argsz;
+	int		 route_index;	/* in the route table; -1: none */
 };
 
 /*

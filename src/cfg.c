@@ -16,6 +16,7 @@
 #include "certvault.h"
 #include "cfg.h"
 #include "log.h"
+#include "netmask.h"
 
 enum cfg_type {
 	CFG_STR,
@@ -44,12 +45,15 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("key_pool_types",	CFG_STR,	key_pool_types,	1, "RSA-2048"),
 	KEY("lifetime_interval", CFG_UINT,	lifetime_interval, 1, "60"),
 	KEY("listen",		CFG_STR,	listen,		0, NULL),
+	KEY("log_format",	CFG_STR,	log_format,	1, "text"),
 	KEY("log_level",	CFG_LOGLEVEL,	log_level,	1, "info"),
 	KEY("master_key_file",	CFG_STR,	master_key_file, 1, NULL),
 	KEY("master_key_previous_files", CFG_STR, master_key_previous_files,
 	    1, NULL),
 	KEY("max_body_size",	CFG_SIZE,	max_body_size,	1, "1048576"),
 	KEY("max_requests",	CFG_UINT,	max_requests,	1, "10000"),
+	KEY("operator_networks", CFG_STR,	operator_networks, 1,
+	    "127.0.0.1/32 ::1/128"),
 	KEY("rate_limit_token_rps", CFG_UINT,	rate_limit_token_rps, 1, "0"),
 	KEY("rate_limit_vault_rps", CFG_UINT,	rate_limit_vault_rps, 1, "0"),
 	KEY("request_timeout",	CFG_UINT,	request_timeout, 1, "30"),
@@ -252,8 +256,10 @@ cfg_build(struct cv_cfg *cfg, const char *path,
     const struct cfg_override *ov, size_t ovsz, char **errmsg)
 {
 	const char	*env;
+	struct netmask	*nets;
+	char		*err;
 	enum cv_err	 er;
-	size_t		 i;
+	size_t		 i, n;
 
 	*errmsg = NULL;
 	cfg_init(cfg);
@@ -267,6 +273,17 @@ cfg_build(struct cv_cfg *cfg, const char *path,
 			return er;
 	if (cfg->workers == 0) {
 		*errmsg = cv_strdup("workers must be at least 1");
+		return CV_ERR_BAD_PARAMETER;
+	}
+	if (!netmask_parse_list(cfg->operator_networks, &nets, &n, &err)) {
+		*errmsg = cv_asprintf("operator_networks: %s", err);
+		free(err);
+		return CV_ERR_BAD_PARAMETER;
+	}
+	free(nets);
+	if (cfg->log_format == NULL || (strcmp(cfg->log_format, "text") != 0 &&
+	    strcmp(cfg->log_format, "json") != 0)) {
+		*errmsg = cv_strdup("log_format must be text or json");
 		return CV_ERR_BAD_PARAMETER;
 	}
 	return CV_OK;

@@ -18,11 +18,13 @@ struct cv_cfg {
 	char		*key_pool_types; /* "RSA-2048,EC-P-256" */
 	unsigned	 lifetime_interval;	/* seconds between evaluations */
 	char		*listen;
+	char		*log_format;	/* "text" or "json" */
 	int		 log_level;	/* enum log_level */
 	char		*master_key_file;
 	char		*master_key_previous_files; /* "a.key,b.key": unseal only */
 	size_t		 max_body_size;
 	unsigned	 max_requests;
+	char		*operator_networks; /* may read /metrics and /status */
 	unsigned	 rate_limit_token_rps;	/* requests/s per token; 0: off */
 	unsigned	 rate_limit_vault_rps;	/* requests/s per vault; 0: off */
 	unsigned	 request_timeout;	/* seconds a statement may take */

@@ -17,6 +17,8 @@
 #include "certvault.h"
 #include "cfg.h"
 #include "log.h"
+#include "metrics.h"
+#include "route.h"
 #include "pf.h"
 
 #define MAX_OVERRIDES 16
@@ -66,6 +68,7 @@ reload(struct cv_cfg *cfg)
 	cfg_free(cfg);
 	*cfg = fresh;
 	log_set_level((enum log_level)cfg->log_level);
+	log_set_json(strcmp(cfg->log_format, "json") == 0);
 	return CV_OK;
 }
 
@@ -153,7 +156,10 @@ main(int argc, char *argv[])
 	if (cfg_build(&cfg, config_path, overrides, noverrides, &err) != CV_OK)
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
+	log_set_json(strcmp(cfg.log_format, "json") == 0);
 
+	/* Before any fork: every worker counts into the same counters. */
+	metrics_init(route_count());
 	if (cfg.listen != NULL) {
 		if (pf_listen_open(cfg.listen, &cfg, &fd) != CV_OK)
 			fatal("could not open the listening socket %s",

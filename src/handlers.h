@@ -16,6 +16,13 @@ enum cv_err h_acme_challenge(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 
 /* h_health.c */
+enum cv_err h_health_live(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+enum cv_err h_health_ready(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
+/* h_ops.c: operator pages */
+enum cv_err h_metrics(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
 enum cv_err h_health(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 

@@ -19,6 +19,9 @@ enum cv_err http_percent_decode(const char *, size_t, bool, char **);
 void	http_resp_write(struct FCGX_Stream *, const struct cv_req *,
 	    const struct cv_resp *);
 const char *http_status_text(int);
+size_t	 http_status_count(void);
+int	 http_status_at(size_t);
+int	 http_status_index(int);
 
 /* http_auth.c */
 char	*http_auth_bearer(const char *);

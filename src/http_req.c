@@ -8,12 +8,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <fcgiapp.h>
 
 #include "certvault.h"
+#include "crypto.h"
 #include "http.h"
 #include "log.h"
 
@@ -137,6 +139,10 @@ http_req_parse(struct cv_req *req, char **envp)
 	enum cv_err	 er = CV_OK;
 
 	memset(req, 0, sizeof(*req));
+	req->route_index = -1;
+	/* Key Vault's x-ms-request-id: a fresh GUID per request. */
+	if (crypto_random_uuid(req->request_id) != CV_OK)
+		snprintf(req->request_id, sizeof(req->request_id), "-");
 	req->method = CV_METHOD_OTHER;
 	v = env_get(envp, "REQUEST_METHOD");
 	req->method_name = cv_strdup(v == NULL ? "-" : v);

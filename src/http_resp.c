@@ -37,6 +37,34 @@ static const struct status_text status_texts[] = {
 	{ 503, "Service Unavailable" },
 };
 
+#define NSTATUS (sizeof(status_texts) / sizeof(status_texts[0]))
+
+/* The statuses we answer with, for the metrics: how many, which, where. */
+size_t
+http_status_count(void)
+{
+
+	return NSTATUS;
+}
+
+int
+http_status_at(size_t i)
+{
+
+	return i < NSTATUS ? status_texts[i].status : 0;
+}
+
+int
+http_status_index(int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < NSTATUS; i++)
+		if (status_texts[i].status == status)
+			return (int)i;
+	return -1;
+}
+
 const char *
 http_status_text(int status)
 {
@@ -102,6 +130,8 @@ http_resp_write(struct FCGX_Stream *out, const struct cv_req *req,
 		put(out, "Allow: %s\r\n", resp->allow);
 	if (resp->retry_after > 0)
 		put(out, "Retry-After: %u\r\n", resp->retry_after);
+	if (req->request_id[0] != '\0')
+		put(out, "x-ms-request-id: %s\r\n", req->request_id);
 	if (req->client_request_id != NULL &&
 	    header_safe(req->client_request_id))
 		put(out, "x-ms-client-request-id: %s\r\n",

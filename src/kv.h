@@ -24,6 +24,8 @@ void	 kv_err_finish(struct cv_resp *);
 /* kv_json.c */
 
 enum cv_err kv_json_health(struct cv_resp *, bool);
+enum cv_err kv_json_ready(struct cv_resp *, bool, bool);
+enum cv_err kv_json_live(struct cv_resp *);
 enum cv_err kv_json_cert_list(struct cv_resp *, const char *,
 	    const struct cv_cert_item *, size_t, const char *);
 

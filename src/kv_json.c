@@ -61,6 +61,29 @@ kv_json_health(struct cv_resp *resp, bool db_ok)
 }
 
 /*
+ * Readiness: the database answers and the master key is loaded (without
+ * it no certificate can be created or exported).  Liveness is
+ * {"status":"ok"} from any process that can answer at all.
+ */
+enum cv_err
+kv_json_ready(struct cv_resp *resp, bool db_ok, bool master_ok)
+{
+	bool	 ok = db_ok && master_ok;
+
+	return kv_json_set(resp, ok ? 200 : 503,
+	    json_pack("{s:s, s:s, s:s}", "status", ok ? "ok" : "unavailable",
+	    "database", db_ok ? "ok" : "unreachable",
+	    "masterKey", master_ok ? "loaded" : "missing"));
+}
+
+enum cv_err
+kv_json_live(struct cv_resp *resp)
+{
+
+	return kv_json_set(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/*
  * CertificateListResult: {"value":[CertificateItem…],"nextLink":…}.
  * value is always an array; nextLink is an absolute URL or null.
  */

@@ -5,15 +5,19 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "log.h"
 
 static enum log_level log_threshold = LOG_LEVEL_INFO;
+static int log_json;		/* log_format = json */
 
 static const char *const log_names[LOG_LEVEL__MAX] = {
 	"DEBUG",	/* LOG_LEVEL_DEBUG */
@@ -28,6 +32,13 @@ log_set_level(enum log_level level)
 {
 
 	log_threshold = level;
+}
+
+void
+log_set_json(int on)
+{
+
+	log_json = on;
 }
 
 /*
@@ -66,25 +77,130 @@ log_oneline(char *s)
 }
 
 static void
-log_vwrite(enum log_level level, const char *file, int line,
-    const char *fmt, va_list ap)
+log_time(char *ts, size_t tssz)
 {
-	char		 ts[32], msg[2048];
 	time_t		 now;
 	struct tm	 tm;
 
 	now = time(NULL);
 	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(ts, tssz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Write a JSON object as one line and release it.  One write per line
+ * so that lines of concurrent workers do not mix.
+ */
+static void
+log_json_line(json_t *o)
+{
+	char	*s;
+
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (s == NULL)
+		return;
+	dprintf(STDERR_FILENO, "%s\n", s);
+	free(s);
+}
+
+static void
+log_vwrite(enum log_level level, const char *file, int line,
+    const char *fmt, va_list ap)
+{
+	char		 ts[32], msg[2048], src[256];
+	bool		 where;
+	json_t		*o;
+
+	log_time(ts, sizeof(ts));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_oneline(msg);
+	where = level >= LOG_LEVEL_WARNING || log_threshold == LOG_LEVEL_DEBUG;
+	if (log_json) {
+		o = json_pack("{s:s, s:s, s:i, s:s}", "time", ts, "level",
+		    log_names[level], "pid", (int)getpid(), "msg", msg);
+		if (o != NULL && where) {
+			snprintf(src, sizeof(src), "%s:%d", file, line);
+			json_object_set_new(o, "src", json_string(src));
+		}
+		if (o != NULL)
+			log_json_line(o);
+		return;
+	}
 	/* One write per line so lines of concurrent workers do not mix. */
-	if (level >= LOG_LEVEL_WARNING || log_threshold == LOG_LEVEL_DEBUG)
+	if (where)
 		dprintf(STDERR_FILENO, "%s %s pid=%d %s (%s:%d)\n", ts,
 		    log_names[level], (int)getpid(), msg, file, line);
 	else
 		dprintf(STDERR_FILENO, "%s %s pid=%d %s\n", ts,
 		    log_names[level], (int)getpid(), msg);
+}
+
+/* Copy s for a text log line, replacing anything that could forge one. */
+static const char *
+log_safe(char *dst, size_t dstsz, const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return "-";
+	for (i = 0; s[i] != '\0' && i + 1 < dstsz; i++)
+		dst[i] = (s[i] < 0x21 || s[i] == 0x7f) ? '_' : s[i];
+	dst[i] = '\0';
+	return dst;
+}
+
+/* A JSON string member, or null; at most 512 bytes of what a client sent. */
+static void
+log_json_str(json_t *o, const char *key, const char *v)
+{
+
+	json_object_set_new(o, key, v == NULL ? json_null() :
+	    json_stringn_nocheck(v, strnlen(v, 512)));
+}
+
+/*
+ * One access-log line (INFO): never a token or a body.  Text lines keep
+ * their historical order, new fields at the end.
+ */
+void
+log_access(const struct log_access *a)
+{
+	char	 ts[32], vault[128], method[16], path[512], rid[40];
+	char	 crid[130], addr[64];
+	json_t	*o;
+
+	if (log_threshold > LOG_LEVEL_INFO)
+		return;
+	if (log_json) {
+		log_time(ts, sizeof(ts));
+		o = json_pack("{s:s, s:s, s:i, s:s}", "time", ts, "level",
+		    log_names[LOG_LEVEL_INFO], "pid", (int)getpid(), "msg",
+		    "access");
+		if (o == NULL)
+			return;
+		log_json_str(o, "vault", a->vault);
+		log_json_str(o, "method", a->method);
+		log_json_str(o, "path", a->path);
+		json_object_set_new(o, "status", json_integer(a->status));
+		json_object_set_new(o, "duration_ms",
+		    json_real((double)(long long)(a->duration_ms * 1000) /
+		    1000));
+		log_json_str(o, "request_id", a->request_id);
+		log_json_str(o, "client_request_id", a->client_request_id);
+		log_json_str(o, "remote_addr", a->remote_addr);
+		log_json_line(o);
+		return;
+	}
+	log_generic(LOG_LEVEL_INFO, __FILE__, __LINE__, "access vault=%s "
+	    "method=%s path=%s status=%d duration_ms=%.3f request_id=%s "
+	    "client_request_id=%s remote_addr=%s",
+	    log_safe(vault, sizeof(vault), a->vault),
+	    log_safe(method, sizeof(method), a->method),
+	    log_safe(path, sizeof(path), a->path), a->status, a->duration_ms,
+	    log_safe(rid, sizeof(rid), a->request_id),
+	    log_safe(crid, sizeof(crid), a->client_request_id),
+	    log_safe(addr, sizeof(addr), a->remote_addr));
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * certvault — logging.  SPDX-License-Identifier: ISC
  *
- * One line per event on stderr: time, level, pid, message, location.
+ * One line per event on stderr: time, level, pid, message, location —
+ * as text, or as one JSON object per line (log_format = json).
  * Never pass a private key, a token or a password to these.
  */
 #ifndef LOG_H
@@ -16,7 +17,21 @@ enum log_level {
 	LOG_LEVEL__MAX
 };
 
+/* One access-log record (pf_worker.c); strings may be NULL. */
+struct log_access {
+	const char	*vault;
+	const char	*method;
+	const char	*path;
+	int		 status;
+	double		 duration_ms;
+	const char	*request_id;	/* ours: x-ms-request-id */
+	const char	*client_request_id; /* x-ms-client-request-id */
+	const char	*remote_addr;
+};
+
 void	log_set_level(enum log_level);
+void	log_set_json(int);
+void	log_access(const struct log_access *);
 int	log_level_parse(const char *, enum log_level *);
 void	log_generic(enum log_level, const char *, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));

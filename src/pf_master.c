@@ -23,6 +23,7 @@
 #include "certvault.h"
 #include "cfg.h"
 #include "log.h"
+#include "metrics.h"
 #include "pf.h"
 
 /* A worker that dies sooner than this after its start is failing. */
@@ -118,6 +119,7 @@ slot_died(struct slot *s, int status)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		s->failures = 0;
 	} else {
+		metrics_worker_died();
 		if (WIFSIGNALED(status))
 			log_warnx("worker %d killed by signal %d", (int)s->pid,
 			    WTERMSIG(status));
@@ -239,6 +241,7 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 	ssize_t		 n, k;
 	int64_t		 now, next;
 	int		 st, timeout;
+	unsigned	 live;
 	pid_t		 pid;
 	bool		 stop = false, hup = false, found;
 
@@ -260,6 +263,9 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 			else if (next == -1 || slots[i].respawn_at_ms < next)
 				next = slots[i].respawn_at_ms;
 		}
+		for (i = 0, live = 0; i < nslots; i++)
+			live += slots[i].pid != 0;
+		metrics_workers_set(live);
 		timeout = next == -1 ? -1 : (int)(next - now + 1);
 		pfd.fd = sigpipe_fds[0];
 		pfd.events = POLLIN;

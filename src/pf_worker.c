@@ -20,6 +20,8 @@
 #include "http.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
+#include "netmask.h"
 #include "pf.h"
 #include "route.h"
 #include "store.h"
@@ -33,17 +35,6 @@ worker_sig(int sig)
 	worker_stop = 1;
 	/* Makes libfcgi's accept loop give up instead of retrying EINTR. */
 	FCGX_ShutdownPending();
-}
-
-/* Copy s for a log line, replacing anything that could forge a line. */
-static void
-log_safe(char *dst, size_t dstsz, const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (s[i] < 0x21 || s[i] == 0x7f) ? '_' : s[i];
-	dst[i] = '\0';
 }
 
 static double
@@ -64,7 +55,7 @@ worker_serve(FCGX_Request *fr, const struct cv_ctx *ctx,
 	struct cv_req	 req;
 	struct cv_resp	 resp;
 	struct timespec	 t0;
-	char		 path[512], method[16];
+	struct log_access a;
 	enum cv_err	 er;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -80,11 +71,17 @@ worker_serve(FCGX_Request *fr, const struct cv_ctx *ctx,
 	http_resp_write(fr->out, &req, &resp);
 
 	/* The access log names the vault and the path, never a token. */
-	log_safe(path, sizeof(path), req.path);
-	log_safe(method, sizeof(method), req.method_name);
-	log_info("access vault=%s method=%s path=%s status=%d "
-	    "duration_ms=%.3f", req.vault.name == NULL ? "-" : req.vault.name,
-	    method, path, resp.status, elapsed_ms(&t0));
+	memset(&a, 0, sizeof(a));
+	a.vault = req.vault.name;
+	a.method = req.method_name;
+	a.path = req.path;
+	a.status = resp.status;
+	a.duration_ms = elapsed_ms(&t0);
+	a.request_id = req.request_id;
+	a.client_request_id = req.client_request_id;
+	a.remote_addr = req.remote_addr;
+	log_access(&a);
+	metrics_request(req.route_index, resp.status, a.duration_ms / 1e3);
 	cv_resp_free(&resp);
 	cv_req_free(&req);
 }
@@ -102,7 +99,9 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	struct sigaction	 sa;
 	sigset_t		 term, old;
 	struct cv_master	 master;
-	struct cv_ctx		 ctx = { NULL, NULL, 0, 0 };
+	struct cv_ctx		 ctx;
+	struct netmask		*nets = NULL;
+	char			*err = NULL;
 	unsigned		 served = 0, failures = 0;
 
 	memset(&sa, 0, sizeof(sa));
@@ -122,6 +121,14 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 		fatal("could not initialise libfcgi");
 	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
 		fatal("could not initialise a FastCGI request");
+	memset(&ctx, 0, sizeof(ctx));
+	/* cfg_build has checked the list already. */
+	if (!netmask_parse_list(cfg->operator_networks, &nets,
+	    &ctx.operator_netsz, &err)) {
+		log_error("operator_networks: %s", err);
+		free(err);
+	}
+	ctx.operator_nets = nets;
 	/* The connection is opened after fork and never shared. */
 	ctx.store = store_new(cfg->database_url);
 	store_set_timeout(ctx.store, cfg->request_timeout);
@@ -174,6 +181,7 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	}
 	FCGX_Free(&fr, 1);
 	store_free(ctx.store);
+	free(nets);
 	if (ctx.master != NULL)
 		crypto_master_clear(&master);
 	sigprocmask(SIG_SETMASK, &old, NULL);

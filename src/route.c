@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "http.h"
 #include "kv.h"
 #include "log.h"
+#include "netmask.h"
 #include "route.h"
 #include "store.h"
 
@@ -31,6 +33,14 @@
 static const struct route routes[] = {
 	{ CV_METHOD_GET, "/healthz", h_health, CV_PERM_NONE, ROUTE_PUBLIC,
 	    NULL, NULL },
+	/* Load balancers: is the process alive; can it serve requests. */
+	{ CV_METHOD_GET, "/healthz/live", h_health_live, CV_PERM_NONE,
+	    ROUTE_PUBLIC, NULL, NULL },
+	{ CV_METHOD_GET, "/healthz/ready", h_health_ready, CV_PERM_NONE,
+	    ROUTE_PUBLIC, NULL, NULL },
+	/* Operators: no token, but only from operator_networks. */
+	{ CV_METHOD_GET, "/metrics", h_metrics, CV_PERM_NONE,
+	    ROUTE_PUBLIC | ROUTE_OPERATOR, NULL, NULL },
 	/* ACME http-01 answers: the CA asks without a token, on any Host. */
 	{ CV_METHOD_GET, "/.well-known/acme-challenge/{token}",
 	    h_acme_challenge, CV_PERM_NONE, ROUTE_PUBLIC, NULL, NULL },
@@ -104,6 +114,10 @@ static const struct route routes[] = {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+static const char *const method_names[CV_METHOD__MAX] = {
+	"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL,
+};
+
 /*
  * api-version values the official SDKs send (7.0 … 2025-07-01, previews
  * included); certificates shapes are the same in all of them.
@@ -113,6 +127,25 @@ static const char *const api_versions[] = {
 	"7.6-preview.1", "7.6-preview.2", "7.6", "2025-06-01-preview",
 	"2025-06-01", "2025-07-01", "2026-01-01-preview",
 };
+
+size_t
+route_count(void)
+{
+
+	return NROUTES;
+}
+
+/* "GET /certificates/{name}/pending" for route i; "unmatched" past the end. */
+void
+route_label(size_t i, char *buf, size_t bufsz)
+{
+
+	if (i >= NROUTES)
+		snprintf(buf, bufsz, "unmatched");
+	else
+		snprintf(buf, bufsz, "%s %s", method_names[routes[i].method],
+		    routes[i].pattern);
+}
 
 bool
 route_api_version_known(const char *v)
@@ -191,10 +224,6 @@ route_match(const char *pattern, const char *path, char **args,
 	*argsz = ncap;
 	return true;
 }
-
-static const char *const method_names[CV_METHOD__MAX] = {
-	"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL,
-};
 
 /*
  * Find the route for the request's method and path, filling req->args.
@@ -351,6 +380,15 @@ route_dispatch(struct cv_req *req, struct cv_resp *resp,
 	enum cv_err		 er;
 
 	r = route_find(req, &known, &allow);
+	if (r != NULL)
+		req->route_index = (int)(r - routes);
+	if (r != NULL && (r->flags & ROUTE_OPERATOR) &&
+	    !netmask_match(ctx->operator_nets, ctx->operator_netsz,
+	    req->remote_addr)) {
+		er = kv_err_set(resp, CV_ERR_FORBIDDEN, "Operator pages are "
+		    "served only to the addresses in operator_networks.");
+		goto out;
+	}
 	if (r != NULL && (r->flags & ROUTE_PUBLIC)) {
 		er = r->fn(req, resp, ctx);
 		goto out;

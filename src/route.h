@@ -11,7 +11,8 @@ typedef enum cv_err (*route_fn)(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 
 enum route_flag {
-	ROUTE_PUBLIC = 0x01	/* no vault, token or api-version: health */
+	ROUTE_PUBLIC = 0x01,	/* no vault, token or api-version: health */
+	ROUTE_OPERATOR = 0x02	/* public, but only from operator_networks */
 };
 
 struct route {
@@ -27,6 +28,8 @@ struct route {
 bool	 route_match(const char *, const char *, char **, size_t *);
 const struct route *route_find(struct cv_req *, bool *, char **);
 bool	 route_api_version_known(const char *);
+size_t	 route_count(void);
+void	 route_label(size_t, char *, size_t);
 void	 route_dispatch(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 

@@ -372,6 +372,58 @@ enum cv_err store_audit(struct store *, const struct store_audit *);
 enum cv_err store_rate_take(struct store *, int64_t, unsigned, int64_t,
 	    unsigned, unsigned *);
 
+/* store_ops.c: what operators watch (worker heartbeats, metrics, status) */
+
+/* One certvault-worker's heartbeat after a pass. */
+struct store_heartbeat {
+	const char	*worker_id;	/* hostname:pid */
+	const char	*hostname;
+	int		 pid;
+	int64_t		 started;	/* Unix seconds */
+	int64_t		 passes, claims, failures;
+	const char	*error;		/* this pass's failure, or NULL */
+};
+
+enum cv_err store_heartbeat(struct store *, const struct store_heartbeat *);
+enum cv_err store_heartbeat_gone(struct store *, const char *);
+
+/* Pending operations of one status and provider. */
+struct store_ops_pending {
+	char		*status;
+	char		*provider;	/* Self, Unknown, LocalCA, ACME, … */
+	int64_t		 count;
+	int64_t		 oldest;	/* age in s of the oldest inProgress */
+};
+
+struct store_ops_pool {
+	char		*key_spec;
+	int64_t		 keys;
+};
+
+struct store_ops_worker {
+	char		*worker_id;
+	char		*hostname;
+	int		 pid;
+	int64_t		 started;
+	double		 age;		/* seconds since its last pass */
+	int64_t		 passes, claims, failures;
+	char		*last_error;	/* or NULL */
+	int64_t		 last_error_at;	/* Unix seconds; 0: none */
+};
+
+/* A snapshot of the shared state, from three short statements. */
+struct store_ops {
+	struct store_ops_pending	*pending;
+	size_t				 pendingsz;
+	struct store_ops_pool		*pool;
+	size_t				 poolsz;
+	struct store_ops_worker		*workers;
+	size_t				 workersz;
+};
+
+enum cv_err store_ops_read(struct store *, struct store_ops *);
+void	 store_ops_free(struct store_ops *);
+
 /* store_issuer.c: the issuer routes and the vault's contacts */
 
 /* An issuer's secret, sealed; uid (a uuid) is the associated data. */

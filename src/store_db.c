@@ -17,6 +17,7 @@
 
 #include "certvault.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -820,6 +821,47 @@ static const char *const stmts[STMT__MAX] = {
 	"extract(epoch FROM now() - b.refreshed_at) * "
 	"(EXCLUDED.tokens + 1) / 10.0) - 1), refreshed_at = now() "
 	"RETURNING bucket, tokens",
+	/*
+	 * STMT_HEARTBEAT: worker $1 (host $2, pid $3, started at Unix
+	 * time $4) finished a pass: counters $5-$7, $8 the error of this
+	 * pass or NULL.  Rows of workers unseen for a day go at the same
+	 * time (crashed workers never delete their own).
+	 */
+	[STMT_HEARTBEAT] =
+	"WITH pruned AS (DELETE FROM worker_heartbeats "
+	"WHERE last_seen < now() - interval '1 day' AND worker_id <> $1) "
+	"INSERT INTO worker_heartbeats AS h (worker_id, hostname, pid, "
+	"started_at, passes, claims, failures, last_error, last_error_at) "
+	"VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7, $8::text, "
+	"CASE WHEN $8::text IS NULL THEN NULL ELSE now() END) "
+	"ON CONFLICT (worker_id) DO UPDATE SET last_seen = now(), "
+	"passes = EXCLUDED.passes, claims = EXCLUDED.claims, "
+	"failures = EXCLUDED.failures, "
+	"last_error = COALESCE(EXCLUDED.last_error, h.last_error), "
+	"last_error_at = COALESCE(EXCLUDED.last_error_at, h.last_error_at)",
+	[STMT_HEARTBEAT_GONE] =
+	"DELETE FROM worker_heartbeats WHERE worker_id = $1",
+	/*
+	 * STMT_OPS_PENDING: pending operations by status and provider
+	 * (Self and Unknown named as such), with the age in seconds of the
+	 * oldest still in progress.
+	 */
+	[STMT_OPS_PENDING] =
+	"SELECT status, COALESCE(issuer_provider, CASE lower(issuer_name) "
+	"WHEN 'self' THEN 'Self' WHEN 'unknown' THEN 'Unknown' "
+	"ELSE '' END) AS provider, count(*) AS n, "
+	"COALESCE(extract(epoch FROM now() - min(created_at) FILTER "
+	"(WHERE status = 'inProgress'))::bigint, 0) AS oldest "
+	"FROM pending_operations GROUP BY 1, 2 ORDER BY 1, 2",
+	[STMT_OPS_POOL] =
+	"SELECT key_spec, keys FROM key_pool_depth ORDER BY key_spec",
+	[STMT_OPS_WORKERS] =
+	"SELECT worker_id, hostname, pid, "
+	"extract(epoch FROM started_at)::bigint AS started, "
+	"extract(epoch FROM now() - last_seen)::float8 AS age, passes, "
+	"claims, failures, last_error, "
+	"extract(epoch FROM last_error_at)::bigint AS last_error_at "
+	"FROM worker_heartbeats ORDER BY hostname, pid",
 };
 
 struct store {
@@ -920,6 +962,7 @@ store_connect(struct store *st)
 		st->last_complaint = 0;
 		return CV_OK;
 	}
+	metrics_db_error(METRICS_DB_UNAVAILABLE);
 	now = time(NULL);
 	if (now - st->last_complaint >= 10) {
 		log_warnx("could not connect to database: %s",
@@ -944,6 +987,7 @@ store_error(struct store *st, const PGresult *res, enum stmt s)
 	if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
 		log_warnx("lost database connection: %s",
 		    st->conn == NULL ? "" : PQerrorMessage(st->conn));
+		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		return CV_ERR_UNAVAILABLE;
 	}
 	state = res == NULL ? NULL : PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -953,13 +997,17 @@ store_error(struct store *st, const PGresult *res, enum stmt s)
 	    strcmp(state, "40P01") == 0))
 		return CV_ERR_RETRY;
 	if (state != NULL && (strncmp(state, "08", 2) == 0 ||
-	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0))
+	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0)) {
+		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		return CV_ERR_UNAVAILABLE;
+	}
 	if (state != NULL && strcmp(state, "57014") == 0) {
+		metrics_db_error(METRICS_DB_TIMEOUT);
 		log_warnx("statement %d cancelled: %s", (int)s,
 		    res == NULL ? "" : PQresultErrorMessage(res));
 		return CV_ERR_TIMEOUT;
 	}
+	metrics_db_error(METRICS_DB_FAILED);
 	log_error("statement %d failed: SQLSTATE %s: %s", (int)s,
 	    state == NULL ? "?" : state,
 	    res == NULL ? PQerrorMessage(st->conn) : PQresultErrorMessage(res));

@@ -20,6 +20,7 @@
 #include "certvault.h"
 #include "cfg.h"
 #include "crypto.h"
+#include "kv.h"
 #include "lifetime.h"
 #include "log.h"
 #include "store.h"
@@ -46,27 +47,65 @@ static const struct job jobs[] = {
 	{ "lifetime-actions", lifetime_job },
 };
 
+/*
+ * What this process has done, for its row in worker_heartbeats (status
+ * page, metrics, doctor).
+ */
+struct beat {
+	char		 id[300];	/* hostname:pid */
+	char		 host[256];
+	int64_t		 started;
+	int64_t		 passes, claims, failures;
+	char		 error[128];	/* the failure of this pass, or "" */
+};
+
 /* One pass over every job.  Return false if the database was away. */
 static bool
-worker_pass(struct store *st)
+worker_pass(struct store *st, struct beat *b)
 {
 	size_t		 i;
 	int		 done;
 	enum cv_err	 er;
 	bool		 ok = true;
 
+	b->error[0] = '\0';
 	for (i = 0; i < sizeof(jobs) / sizeof(jobs[0]) && !stop_requested;
 	    i++) {
+		done = 0;
 		er = jobs[i].run(st, &done);
 		if (er == CV_ERR_UNAVAILABLE)
 			return false;
+		if (done > 0)
+			b->claims += done;
 		if (er != CV_OK) {
 			log_warnx("job %s failed", jobs[i].name);
+			b->failures++;
+			snprintf(b->error, sizeof(b->error), "job %s failed "
+			    "(%s)", jobs[i].name, kv_err_code(er));
 			ok = false;
 		} else if (done > 0)
 			log_info("job %s: %d done", jobs[i].name, done);
 	}
+	b->passes++;
 	return ok;
+}
+
+/* Write this worker's heartbeat; a database away is logged by the store. */
+static void
+worker_beat(struct store *st, const struct beat *b)
+{
+	struct store_heartbeat	 hb;
+
+	memset(&hb, 0, sizeof(hb));
+	hb.worker_id = b->id;
+	hb.hostname = b->host;
+	hb.pid = (int)getpid();
+	hb.started = b->started;
+	hb.passes = b->passes;
+	hb.claims = b->claims;
+	hb.failures = b->failures;
+	hb.error = b->error[0] != '\0' ? b->error : NULL;
+	(void)store_heartbeat(st, &hb);
 }
 
 int
@@ -83,6 +122,7 @@ main(int argc, char *argv[])
 	struct timespec		 ts;
 	struct cv_cfg		 cfg;
 	struct store		*st;
+	struct beat		 beat;
 	const char		*config_path = getenv("CERTVAULT_CONFIG");
 	const char		*pidfile = NULL;
 	char			*err;
@@ -118,6 +158,7 @@ main(int argc, char *argv[])
 	if (cfg_build(&cfg, config_path, NULL, 0, &err) != CV_OK)
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
+	log_set_json(strcmp(cfg.log_format, "json") == 0);
 	crypto_master_previous(cfg.master_key_previous_files);
 	worker_issue_setup(cfg.master_key_file);
 	worker_acme_setup(cfg.acme_ca_file, cfg.acme_dns_hook);
@@ -144,14 +185,22 @@ main(int argc, char *argv[])
 	}
 	st = store_new(cfg.database_url);
 	store_set_timeout(st, cfg.request_timeout);
+	memset(&beat, 0, sizeof(beat));
+	if (gethostname(beat.host, sizeof(beat.host) - 1) != 0)
+		snprintf(beat.host, sizeof(beat.host), "localhost");
+	snprintf(beat.id, sizeof(beat.id), "%s:%d", beat.host, (int)getpid());
+	beat.started = (int64_t)time(NULL);
 	log_info("worker started; a pass every %us", cfg.worker_interval);
 	while (!stop_requested) {
-		ok = worker_pass(st);
+		ok = worker_pass(st, &beat);
 		if (once) {
 			store_free(st);
 			cfg_free(&cfg);
 			return ok ? 0 : 1;
 		}
+		/* A one-off run (--once) leaves no heartbeat behind. */
+		if (ok || beat.error[0] != '\0')
+			worker_beat(st, &beat);
 		ts.tv_sec = cfg.worker_interval;
 		ts.tv_nsec = 0;
 		while (!stop_requested && nanosleep(&ts, &ts) == -1 &&
@@ -159,6 +208,7 @@ main(int argc, char *argv[])
 			continue;
 	}
 	log_info("worker stopped");
+	(void)store_heartbeat_gone(st, beat.id);
 	store_free(st);
 	cfg_free(&cfg);
 	if (pidfile != NULL)

@@ -111,10 +111,10 @@ fcgi_req "$CERTVAULT_FCGI_SOCKET" GET "/$MARK-nl%0A2026-01-01T00:00:00Z%20INFO%2
 assert_status 404 "FastCGI: path with an encoded newline: 404"
 wait_until 5 grep -q "path=/$MARK-nl" "$FCGI_LOG"
 line=$(grep "path=/${MARK}_" "$FCGI_LOG")
-assert_match "^[0-9T:-]+Z INFO pid=[0-9]+ access vault=$CERTVAULT_VAULT_NAME method=GET path=/${MARK}_forged_line status=404 duration_ms=[0-9]+\\.[0-9]{3}$" \
-	"$line" "access log line: vault, method, path (space neutralised), status, duration"
+assert_match "^[0-9T:-]+Z INFO pid=[0-9]+ access vault=$CERTVAULT_VAULT_NAME method=GET path=/${MARK}_forged_line status=404 duration_ms=[0-9]+\\.[0-9]{3} request_id=[0-9a-f-]{36} client_request_id=- remote_addr=127\\.0\\.0\\.1$" \
+	"$line" "access log line: vault, method, path (space neutralised), status, duration, request ids, client address"
 line=$(grep "path=/$MARK-nl" "$FCGI_LOG")
-assert_match "^[0-9T:-]+Z INFO pid=[0-9]+ access vault=$CERTVAULT_VAULT_NAME method=GET path=/$MARK-nl_2026-01-01T00:00:00Z_INFO_forged status=404 duration_ms=[0-9.]+$" \
+assert_match "^[0-9T:-]+Z INFO pid=[0-9]+ access vault=$CERTVAULT_VAULT_NAME method=GET path=/$MARK-nl_2026-01-01T00:00:00Z_INFO_forged status=404 duration_ms=[0-9.]+ request_id=[0-9a-f-]{36} client_request_id=- remote_addr=[^ ]+$" \
 	"$line" "access log line: encoded newline neutralised"
 assert_eq 2 "$(grep -c "$MARK" "$FCGI_LOG")" "exactly one log line per request"
 

@@ -1,0 +1,146 @@
+/*
+ * certvault — storage of what operators watch: worker heartbeats, and the
+ * snapshot of shared state behind GET /metrics and /status.
+ * SPDX-License-Identifier: ISC
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "certvault.h"
+#include "store.h"
+#include "store_int.h"
+
+enum cv_err
+store_heartbeat(struct store *st, const struct store_heartbeat *hb)
+{
+	struct store_params	 p = { 0 };
+	PGresult		*res;
+	enum cv_err		 er;
+
+	store_param_text(&p, hb->worker_id);
+	store_param_text(&p, hb->hostname);
+	store_param_int(&p, hb->pid);
+	store_param_int(&p, hb->started);
+	store_param_int(&p, hb->passes);
+	store_param_int(&p, hb->claims);
+	store_param_int(&p, hb->failures);
+	store_param_text(&p, hb->error);
+	if ((er = store_exec(st, STMT_HEARTBEAT, &p, &res)) != CV_OK)
+		return er;
+	PQclear(res);
+	return CV_OK;
+}
+
+enum cv_err
+store_heartbeat_gone(struct store *st, const char *worker_id)
+{
+	struct store_params	 p = { 0 };
+	PGresult		*res;
+	enum cv_err		 er;
+
+	store_param_text(&p, worker_id);
+	if ((er = store_exec(st, STMT_HEARTBEAT_GONE, &p, &res)) != CV_OK)
+		return er;
+	PQclear(res);
+	return CV_OK;
+}
+
+static char *
+ops_str(const PGresult *res, int row, const char *col)
+{
+	const char	*s = store_get(res, row, col);
+
+	return s == NULL ? NULL : cv_strdup(s);
+}
+
+static double
+ops_double(const PGresult *res, int row, const char *col)
+{
+	const char	*s = store_get(res, row, col);
+
+	return s == NULL ? 0 : strtod(s, NULL);
+}
+
+/*
+ * Read the snapshot into o (store_ops_free releases it, also on failure).
+ * Three statements outside any transaction: each is consistent in itself,
+ * which is all a gauge needs.
+ */
+enum cv_err
+store_ops_read(struct store *st, struct store_ops *o)
+{
+	PGresult	*res;
+	enum cv_err	 er;
+	int		 i, n;
+
+	memset(o, 0, sizeof(*o));
+	if ((er = store_exec(st, STMT_OPS_PENDING, NULL, &res)) != CV_OK)
+		return er;
+	n = PQntuples(res);
+	o->pending = cv_calloc((size_t)n, sizeof(*o->pending));
+	for (i = 0; i < n; i++, o->pendingsz++) {
+		o->pending[i].status = ops_str(res, i, "status");
+		o->pending[i].provider = ops_str(res, i, "provider");
+		o->pending[i].count = store_get_int(res, i, "n");
+		o->pending[i].oldest = store_get_int(res, i, "oldest");
+	}
+	PQclear(res);
+
+	if ((er = store_exec(st, STMT_OPS_POOL, NULL, &res)) != CV_OK)
+		return er;
+	n = PQntuples(res);
+	o->pool = cv_calloc((size_t)n, sizeof(*o->pool));
+	for (i = 0; i < n; i++, o->poolsz++) {
+		o->pool[i].key_spec = ops_str(res, i, "key_spec");
+		o->pool[i].keys = store_get_int(res, i, "keys");
+	}
+	PQclear(res);
+
+	if ((er = store_exec(st, STMT_OPS_WORKERS, NULL, &res)) != CV_OK)
+		return er;
+	n = PQntuples(res);
+	o->workers = cv_calloc((size_t)n, sizeof(*o->workers));
+	for (i = 0; i < n; i++, o->workersz++) {
+		o->workers[i].worker_id = ops_str(res, i, "worker_id");
+		o->workers[i].hostname = ops_str(res, i, "hostname");
+		o->workers[i].pid = (int)store_get_int(res, i, "pid");
+		o->workers[i].started = store_get_int(res, i, "started");
+		o->workers[i].age = ops_double(res, i, "age");
+		o->workers[i].passes = store_get_int(res, i, "passes");
+		o->workers[i].claims = store_get_int(res, i, "claims");
+		o->workers[i].failures = store_get_int(res, i, "failures");
+		o->workers[i].last_error = ops_str(res, i, "last_error");
+		o->workers[i].last_error_at = store_get_int(res, i,
+		    "last_error_at");
+	}
+	PQclear(res);
+	return CV_OK;
+}
+
+void
+store_ops_free(struct store_ops *o)
+{
+	size_t	 i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->pendingsz; i++) {
+		free(o->pending[i].status);
+		free(o->pending[i].provider);
+	}
+	free(o->pending);
+	for (i = 0; i < o->poolsz; i++)
+		free(o->pool[i].key_spec);
+	free(o->pool);
+	for (i = 0; i < o->workersz; i++) {
+		free(o->workers[i].worker_id);
+		free(o->workers[i].hostname);
+		free(o->workers[i].last_error);
+	}
+	free(o->workers);
+	memset(o, 0, sizeof(*o));
+}
