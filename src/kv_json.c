@@ -70,6 +70,8 @@ kv_json_ready(struct cv_resp *resp, bool db_ok, bool master_ok)
 {
 	bool	 ok = db_ok && master_ok;
 
+	if (!ok)
+		resp->retry_after = 1;	/* as any other 503 (kv_err.c) */
 	return kv_json_set(resp, ok ? 200 : 503,
 	    json_pack("{s:s, s:s, s:s}", "status", ok ? "ok" : "unavailable",
 	    "database", db_ok ? "ok" : "unreachable",
