@@ -14,6 +14,8 @@
 #   cv_init STATE_DIR HTTPS_PORT PG_PORT [APACHE_PORT [HTTP_PORT]]
 #   cv_stack_start [--apache] [--pebble]   # everything, then cv_write_env
 #   cv_stack_stop                  # everything, in reverse order
+#   cv_node_start NODE_DIR BIND_ADDR HTTPS_PORT [HTTP_PORT]  # an extra node
+#   cv_node_stop NODE_DIR          #   on the same database (see there)
 #
 # An integration test that needs to poke at the running stack:
 #   . "$CERTVAULT_SRC_DIR/scripts/stack.sh"
@@ -97,9 +99,10 @@ cv_pg_bindir() {
     echo "$d"
 }
 
-# True when something accepts TCP connections on 127.0.0.1:PORT.
+# cv_port_open PORT [ADDR]: something accepts TCP connections on
+# ADDR:PORT (default 127.0.0.1).
 cv_port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
 # cv_proc_alive PID: the process exists and is not a zombie (an exited
@@ -289,6 +292,8 @@ cv_init() {
     CV_LIGHTTPD_PIDFILE=$CV_RUN_DIR/lighttpd.pid
     CV_APACHE_PIDFILE=$CV_RUN_DIR/apache.pid
     CV_ENV_FILE=$CV_STATE_DIR/certvault.env
+    # lighttpd's address; only cv_node_start renders it with another one.
+    CV_BIND_ADDR=127.0.0.1
     CV_URL=https://127.0.0.1:$CV_HTTPS_PORT
     CV_APACHE_URL=${CV_APACHE_PORT:+https://127.0.0.1:$CV_APACHE_PORT}
     CV_HTTP_URL=http://127.0.0.1:$CV_HTTP_PORT
@@ -663,6 +668,7 @@ cv_render_template() {
     fi
     for kv in \
         "STATE_DIR=$CV_STATE_DIR" \
+        "BIND_ADDR=${CV_BIND_ADDR:-127.0.0.1}" \
         "HTTPS_PORT=$CV_HTTPS_PORT" \
         "HTTP_PORT=$CV_HTTP_PORT" \
         "APACHE_PORT=$CV_APACHE_PORT" \
@@ -687,31 +693,34 @@ cv_render_template() {
     [ -z "$left" ] || cv_die "$in: unknown placeholders: $left"
 }
 
-# cv_both_open PORT PORT: both TCP ports accept connections on 127.0.0.1.
-cv_both_open() { cv_port_open "$1" && cv_port_open "$2"; }
+# cv_both_open PORT PORT [ADDR]: both TCP ports accept connections on ADDR
+# (default 127.0.0.1).
+cv_both_open() { cv_port_open "$1" "${3:-}" && cv_port_open "$2" "${3:-}"; }
 
-# cv_lighttpd_start [TEMPLATE]: lighttpd with TLS on 127.0.0.1:CV_HTTPS_PORT
-# and plain HTTP (ACME http-01 challenges only) on 127.0.0.1:CV_HTTP_PORT
-# (default template: apache-conf/lighttpd.conf.in), in the foreground (-D)
+# cv_lighttpd_start [TEMPLATE]: lighttpd with TLS on CV_BIND_ADDR:CV_HTTPS_PORT
+# and plain HTTP (ACME http-01 challenges only) on CV_BIND_ADDR:CV_HTTP_PORT
+# (CV_BIND_ADDR is 127.0.0.1 but for cv_node_start's nodes;
+# default template: apache-conf/lighttpd.conf.in), in the foreground (-D)
 # in its own session, as the invoking user. A template without
 # @HTTP_PORT@ (lighttpd-spawn.conf.in) is waited for on the HTTPS port only.
 cv_lighttpd_start() {
     local tmpl=${1:-$CV_SRC_DIR/apache-conf/lighttpd.conf.in}
     local conf=$CV_ETC_DIR/lighttpd.conf log=$CV_LOG_DIR/lighttpd.out
+    local addr=${CV_BIND_ADDR:-127.0.0.1}
     cv_pid_running "$CV_LIGHTTPD_PIDFILE" lighttpd && return 0
     cv_render_template "$tmpl" "$conf"
     lighttpd -tt -f "$conf" >>"$log" 2>&1 ||
         { tail -n 20 "$log" >&2; cv_die "lighttpd rejects $conf"; }
-    cv_port_open "$CV_HTTPS_PORT" && cv_die "port $CV_HTTPS_PORT is already in use"
+    cv_port_open "$CV_HTTPS_PORT" "$addr" && cv_die "port $addr:$CV_HTTPS_PORT is already in use"
     local http_port=$CV_HTTPS_PORT note=
     if grep -q '@HTTP_PORT@' "$tmpl"; then
-        http_port=$CV_HTTP_PORT note=" and $CV_HTTP_URL (http-01 only)"
-        cv_port_open "$http_port" && cv_die "port $http_port is already in use"
+        http_port=$CV_HTTP_PORT note=" and http://$addr:$CV_HTTP_PORT (http-01 only)"
+        cv_port_open "$http_port" "$addr" && cv_die "port $addr:$http_port is already in use"
     fi
-    cv_log "starting lighttpd on https://127.0.0.1:$CV_HTTPS_PORT$note"
+    cv_log "starting lighttpd on https://$addr:$CV_HTTPS_PORT$note"
     cv_daemon "$log" lighttpd -D -f "$conf"
     cv_daemon_started "$CV_LAST_PID" "$CV_LIGHTTPD_PIDFILE" lighttpd "$log" \
-        cv_both_open "$CV_HTTPS_PORT" "$http_port"
+        cv_both_open "$CV_HTTPS_PORT" "$http_port" "$addr"
 }
 
 cv_lighttpd_stop() {
@@ -1047,4 +1056,81 @@ cv_show_logs() {
         printf '\n===== %s (last %s lines) =====\n' "$f" "${1:-40}" >&2
         tail -n "${1:-40}" "$f" >&2
     done
+}
+
+# ---------------------------------------------------------------------------
+# Extra nodes: more certvault on the same database (scale-out)
+# ---------------------------------------------------------------------------
+# A node is what one machine of a cluster runs: lighttpd, a certvault-fcgi
+# master with its workers, and a certvault-worker. cv_node_start starts one
+# beside the stack this shell describes (cv_init or cv_load_env; its
+# PostgreSQL running), on a loopback address of its own: Linux answers every
+# address of 127.0.0.0/8 on lo without any setup, so nodes on 127.0.0.2 and
+# 127.0.0.3 may use the stack's own port numbers, and a client then sends
+# the same Host header to whichever node it reaches, as behind a load
+# balancer (ids are built from the Host header: README, Several nodes).
+#
+# A node shares the stack's configuration file, so the same database_url
+# and the same master key file: every node must have the same master key
+# (and the same master_key_previous_files), or it cannot open what the
+# others sealed and seals what they cannot open; on separate machines copy
+# the key file byte for byte. It shares the TLS certificate too, whose names
+# are localhost, *.vault.localhost and 127.0.0.1: reach a node by name, e.g.
+#   curl --resolve demo.vault.localhost:18443:127.0.0.2 https://demo.vault.localhost:18443/…
+# What is the node's own lives under NODE_DIR:
+#   etc/lighttpd.conf  run/  certvault.sock, certvault-fcgi.pid,
+#                            certvault-worker.pid, lighttpd.pid
+#   log/  certvault-fcgi.log, certvault-worker.log, lighttpd.out, lighttpd-error.log
+#   www/ tmp/  lighttpd's empty document root and request bodies
+# The stack's cv_stack_stop does not know its nodes: stop them first.
+
+# cv_node_healthy ADDR PORT: the node's GET /healthz answers 200 (by the
+# certificate's name localhost, resolved to ADDR).
+cv_node_healthy() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CV_CERT" \
+        --resolve "localhost:$2:$1" "https://localhost:$2/healthz" 2>/dev/null)" = 200 ]
+}
+
+# cv_node_start NODE_DIR BIND_ADDR HTTPS_PORT [HTTP_PORT]: start a node
+# (HTTP_PORT, lighttpd's plain-HTTP listener for ACME http-01: default
+# HTTPS_PORT - 363, as cv_init) and wait until its /healthz answers 200.
+# Safe to call again while it runs (each piece checks its pid file first).
+cv_node_start() {
+    [ "$#" -ge 3 ] || cv_die "usage: cv_node_start NODE_DIR BIND_ADDR HTTPS_PORT [HTTP_PORT]"
+    { [ -n "${CV_STATE_DIR:-}" ] && [ -s "$CV_CONFIG" ]; } ||
+        cv_die "cv_node_start: no stack here (cv_init or cv_load_env, and cv_stack_start)"
+    cv_pg_running || cv_die "cv_node_start: the stack's PostgreSQL is not running"
+    mkdir -p "$1" || cv_die "cannot create $1"
+    local node
+    node=$(cd "$1" && pwd)
+    # What the lighttpd functions and the template read, for this node
+    # only: locals shadow the stack's globals in the functions called from
+    # here (bash's dynamic scope); the caller's values stay the stack's.
+    local CV_BIND_ADDR=$2 CV_HTTPS_PORT=$3 CV_HTTP_PORT=${4:-$(($3 - 363))}
+    local CV_STATE_DIR=$node CV_ETC_DIR=$node/etc CV_LOG_DIR=$node/log
+    local CV_FCGI_SOCKET=$node/run/certvault.sock CV_LIGHTTPD_PIDFILE=$node/run/lighttpd.pid
+    [ "${#CV_FCGI_SOCKET}" -le 107 ] ||
+        cv_die "socket path too long (${#CV_FCGI_SOCKET} > 107 bytes): $CV_FCGI_SOCKET — use a shorter node directory"
+    chmod 0711 "$node"
+    mkdir -p "$node/etc" "$node/run" "$node/log" "$node/www" "$node/tmp"
+    chmod 0700 "$node/etc" "$node/tmp"
+    chmod 0711 "$node/run" "$node/log" "$node/www"
+    cv_fcgi_start "$CV_FCGI_SOCKET" "$node/run/certvault-fcgi.pid" "$node/log/certvault-fcgi.log"
+    cv_worker_start "$node/run/certvault-worker.pid" "$node/log/certvault-worker.log"
+    cv_lighttpd_start
+    if ! cv_wait_for "$CV_START_TIMEOUT" "node $node /healthz" cv_node_healthy "$CV_BIND_ADDR" "$CV_HTTPS_PORT"; then
+        cv_show_logs
+        cv_die "node $node (https://$CV_BIND_ADDR:$CV_HTTPS_PORT) is not healthy"
+    fi
+    cv_log "node $node up: https://$CV_BIND_ADDR:$CV_HTTPS_PORT (Host: $CV_VAULT_HOST:$CV_HTTPS_PORT)"
+}
+
+# cv_node_stop NODE_DIR: stop a node's lighttpd, certvault-worker and
+# certvault-fcgi; never fails, safe when nothing runs.
+cv_node_stop() {
+    [ -n "${1:-}" ] && [ -d "$1" ] || return 0
+    cv_stop_pid "$1/run/lighttpd.pid" lighttpd "$CV_STOP_TIMEOUT" || true
+    cv_worker_stop "$1/run/certvault-worker.pid" || true
+    cv_fcgi_stop "$1/run/certvault-fcgi.pid" || true
+    rm -f "$1/run/certvault.sock"
 }

@@ -79,8 +79,9 @@
  * own slot wherever it is written, and store_new() refuses a gap.
  */
 static const char *const stmts[STMT__MAX] = {
+	/* STMT_PING: a hot standby answers, but cannot take a write. */
 	[STMT_PING] =
-	"SELECT 1",
+	"SELECT NOT pg_is_in_recovery() AS writable",
 	/*
 	 * STMT_VAULT_RESOLVE: the vault for a Host (else the default vault)
 	 * and, in the same round trip, the token's permissions on it.
@@ -996,8 +997,10 @@ store_error(struct store *st, const PGresult *res, enum stmt s)
 	if (state != NULL && (strcmp(state, "40001") == 0 ||
 	    strcmp(state, "40P01") == 0))
 		return CV_ERR_RETRY;
+	/* 25006: a write reached a standby (during a failover). */
 	if (state != NULL && (strncmp(state, "08", 2) == 0 ||
-	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0)) {
+	    strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "25006") == 0)) {
 		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		return CV_ERR_UNAVAILABLE;
 	}
@@ -1196,16 +1199,22 @@ store_get_bool(const PGresult *res, int row, const char *col)
 	return PQgetvalue(res, row, c)[0] == 't';
 }
 
-/* True if the database answers a trivial query. */
+/*
+ * True if the database answers and takes writes: a node that reached a
+ * standby (libpq without target_session_attrs=read-write) is not ready.
+ */
 bool
 store_ping(struct store *st)
 {
 	PGresult	*res;
 
+	bool		 writable;
+
 	if (store_exec(st, STMT_PING, NULL, &res) != CV_OK)
 		return false;
+	writable = store_get_bool(res, 0, "writable");
 	PQclear(res);
-	return true;
+	return writable;
 }
 
 static enum cv_err

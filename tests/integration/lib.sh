@@ -231,12 +231,14 @@ assert_json() {
 # ---------------------------------------------------------------------------
 
 # kv_curl METHOD PATH [CURL_ARG...]: one HTTPS request to the vault host,
-# resolved to 127.0.0.1 (never DNS), trusting the stack's certificate.
+# resolved to 127.0.0.1 or KV_ADDR (never DNS), trusting the stack's certificate.
 # Knobs (set them as a prefix: KV_TOKEN= kv_curl GET /x):
 #   KV_TOKEN     bearer token (default: the stack's; empty: no header)
 #   KV_HOST      host name (default: CERTVAULT_VAULT_HOST); an IP address
 #                is connected to directly
 #   KV_PORT      port (default: CERTVAULT_HTTPS_PORT, i.e. lighttpd)
+#   KV_ADDR      address the host name resolves to (default 127.0.0.1; an
+#                extra node of t_scaleout: 127.0.0.2, …)
 #   KV_MAX_TIME  curl --max-time (default 10 s)
 # Sets KV_STATUS (000 if curl failed), KV_BODY, KV_HEADERS (CR stripped),
 # KV_TIME (seconds, total), KV_CURL_RC; files $T_TMP/kv.body and kv.headers.
@@ -250,7 +252,7 @@ kv_curl() {
 		-X "$method" -D "$T_TMP/kv.headers" -o "$T_TMP/kv.body"
 		-w '%{http_code} %{time_total}')
 	if ! [[ $host =~ ^[0-9.]+$ ]]; then
-		args+=(--resolve "$host:$port:127.0.0.1")
+		args+=(--resolve "$host:$port:${KV_ADDR:-127.0.0.1}")
 	fi
 	rm -f "$T_TMP/kv.headers" "$T_TMP/kv.body" "$T_TMP/kv.auth"
 	if [ -n "$token" ]; then
