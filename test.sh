@@ -90,6 +90,8 @@ step "packages"
 # clang and its runtime (libFuzzer, ASan, UBSan) for the fuzz targets.
 fuzz_packages=(clang libclang-rt-14-dev)
 if command -v node >/dev/null 2>&1; then cv_install_packages "${fuzz_packages[@]}"; else cv_install_packages nodejs npm "${fuzz_packages[@]}"; fi
+# Headless Chromium renders GET /status in tests/integration/t_status_page.sh.
+cv_install_packages chromium
 
 step "build (--enable-werror)"
 cv_build --enable-werror

@@ -103,6 +103,7 @@ struct cv_ctx {
 	unsigned		 rate_vault;	/* requests/s per vault; 0: off */
 	const struct netmask	*operator_nets;	/* may read /metrics, /status */
 	size_t			 operator_netsz;
+	unsigned		 worker_interval; /* s; /status: stale workers */
 };
 
 struct cv_param {

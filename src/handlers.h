@@ -23,6 +23,8 @@ enum cv_err h_health_ready(struct cv_req *, struct cv_resp *,
 /* h_ops.c: operator pages */
 enum cv_err h_metrics(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
+enum cv_err h_status(struct cv_req *, struct cv_resp *,
+	    const struct cv_ctx *);
 enum cv_err h_health(struct cv_req *, struct cv_resp *,
 	    const struct cv_ctx *);
 

@@ -152,6 +152,24 @@ metrics_workers_set(unsigned n)
 		__atomic_store_n(&shm->workers, n, __ATOMIC_RELAXED);
 }
 
+/*
+ * Fill m from the shared counters; false (m zeroed) in a process that has
+ * none.  Under a web server that spawns certvault-fcgi itself there is no
+ * master and workers stays 0.
+ */
+bool
+metrics_fcgi_get(struct metrics_fcgi *m)
+{
+
+	memset(m, 0, sizeof(*m));
+	if (shm == NULL)
+		return false;
+	m->workers = (unsigned)get(&shm->workers);
+	m->worker_deaths = get(&shm->worker_deaths);
+	m->started = shm->started;
+	return true;
+}
+
 /* A label value with Prometheus' escapes (backslash, quote, newline). */
 static void
 label(FILE *f, const char *s)

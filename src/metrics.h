@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store_ops;
 
@@ -17,6 +18,15 @@ void	 metrics_db_error(int);
 void	 metrics_worker_died(void);
 void	 metrics_workers_set(unsigned);
 char	*metrics_render(const struct store_ops *, size_t *);
+
+/* This certvault-fcgi master's own figures (GET /status). */
+struct metrics_fcgi {
+	unsigned	 workers;	/* running; 0: no master counts them */
+	uint64_t	 worker_deaths;
+	int64_t		 started;	/* Unix seconds */
+};
+
+bool	 metrics_fcgi_get(struct metrics_fcgi *);
 
 /* Kinds of database errors (metrics_db_error). */
 enum metrics_db {

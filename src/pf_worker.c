@@ -134,6 +134,8 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	store_set_timeout(ctx.store, cfg->request_timeout);
 	ctx.rate_token = cfg->rate_limit_token_rps;
 	ctx.rate_vault = cfg->rate_limit_vault_rps;
+	/* certvault-worker's, if it reads the same file (it should). */
+	ctx.worker_interval = cfg->worker_interval;
 	(void)store_connect(ctx.store);
 	if (cfg->master_key_file != NULL) {
 		if (crypto_master_load(cfg->master_key_file, &master) == CV_OK) {

@@ -41,6 +41,8 @@ static const struct route routes[] = {
 	/* Operators: no token, but only from operator_networks. */
 	{ CV_METHOD_GET, "/metrics", h_metrics, CV_PERM_NONE,
 	    ROUTE_PUBLIC | ROUTE_OPERATOR, NULL, NULL },
+	{ CV_METHOD_GET, "/status", h_status, CV_PERM_NONE,
+	    ROUTE_PUBLIC | ROUTE_OPERATOR, NULL, NULL },
 	/* ACME http-01 answers: the CA asks without a token, on any Host. */
 	{ CV_METHOD_GET, "/.well-known/acme-challenge/{token}",
 	    h_acme_challenge, CV_PERM_NONE, ROUTE_PUBLIC, NULL, NULL },

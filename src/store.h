@@ -424,6 +424,45 @@ struct store_ops {
 enum cv_err store_ops_read(struct store *, struct store_ops *);
 void	 store_ops_free(struct store_ops *);
 
+/* Pending operations of one vault and status (GET /status). */
+struct store_status_group {
+	char		*vault;
+	char		*status;
+	int64_t		 count;
+	int64_t		 oldest;	/* age in s of the oldest */
+	char		*last_error;	/* newest error text, or NULL */
+};
+
+/* One of the oldest operations still inProgress (GET /status). */
+struct store_status_op {
+	char		*vault;
+	char		*certificate;
+	char		*issuer;	/* issuer name of the policy */
+	char		*provider;	/* "" for Self and Unknown */
+	int64_t		 age;		/* s since it started */
+	char		*status_details;	/* or NULL */
+	char		*worker_last_error;	/* or NULL */
+	int64_t		 attempts;
+	bool		 has_next;	/* a worker will take it again */
+	int64_t		 next_in;	/* s until then; < 0: overdue */
+	char		*claimed_by;	/* or NULL */
+	bool		 cancel;	/* cancellation requested */
+};
+
+/* The snapshot behind GET /status: /metrics' one and two more reads. */
+struct store_status {
+	struct store_ops		 ops;
+	struct store_status_group	*groups;
+	size_t				 groupsz;
+	bool				 groups_more;	/* some left out */
+	struct store_status_op		*oldest;
+	size_t				 oldestsz;
+};
+
+enum cv_err store_status_read(struct store *, struct store_status *, size_t,
+	    size_t);
+void	 store_status_free(struct store_status *);
+
 /* store_issuer.c: the issuer routes and the vault's contacts */
 
 /* An issuer's secret, sealed; uid (a uuid) is the associated data. */

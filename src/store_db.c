@@ -863,6 +863,45 @@ static const char *const stmts[STMT__MAX] = {
 	"claims, failures, last_error, "
 	"extract(epoch FROM last_error_at)::bigint AS last_error_at "
 	"FROM worker_heartbeats ORDER BY hostname, pid",
+	/*
+	 * STMT_STATUS_GROUPS: pending operations by vault and status (at
+	 * most $1 groups; inProgress first, then failed): how many, the age in seconds of the oldest, and
+	 * the newest error text among them (the failure's message, else
+	 * the worker's last transient error).  The vault of each operation
+	 * is looked up by its certificate's primary key, so the cost grows
+	 * with pending_operations, never with all certificates.
+	 */
+	[STMT_STATUS_GROUPS] =
+	"WITH g AS (SELECT (SELECT c.vault_id FROM certificates c "
+	"WHERE c.id = p.certificate_id) AS vault_id, p.status, "
+	"count(*) AS n, min(p.created_at) AS first, "
+	"(array_agg(COALESCE(p.error_message, p.error_code, "
+	"p.worker_last_error) ORDER BY p.updated_at DESC, p.id DESC) "
+	"FILTER (WHERE COALESCE(p.error_message, p.error_code, "
+	"p.worker_last_error) IS NOT NULL))[1] AS last_error "
+	"FROM pending_operations p GROUP BY 1, 2) "
+	"SELECT v.name AS vault, g.status, g.n, "
+	"extract(epoch FROM now() - g.first)::bigint AS oldest, "
+	"g.last_error FROM g JOIN vaults v ON v.id = g.vault_id "
+	"ORDER BY v.name, CASE g.status WHEN 'inProgress' THEN 0 "
+	"WHEN 'failed' THEN 1 WHEN 'cancelled' THEN 2 ELSE 3 END LIMIT $1",
+	/*
+	 * STMT_STATUS_OLDEST: the $1 oldest operations still inProgress,
+	 * with what an operator needs to see why they wait: next_in is the
+	 * seconds until a worker takes it again (negative: overdue; NULL:
+	 * nothing for the worker to do, e.g. waiting for a merge).
+	 */
+	[STMT_STATUS_OLDEST] =
+	"SELECT v.name AS vault, c.name AS certificate, p.issuer_name, "
+	"COALESCE(p.issuer_provider, '') AS provider, "
+	"extract(epoch FROM now() - p.created_at)::bigint AS age, "
+	"p.status_details, p.worker_last_error, p.attempts, "
+	"extract(epoch FROM p.next_attempt_at - now())::bigint AS next_in, "
+	"p.claimed_by, p.cancellation_requested AS cancel "
+	"FROM (SELECT * FROM pending_operations WHERE status = 'inProgress' "
+	"ORDER BY created_at, id LIMIT $1) p "
+	"JOIN certificates c ON c.id = p.certificate_id "
+	"JOIN vaults v ON v.id = c.vault_id ORDER BY p.created_at, p.id",
 };
 
 struct store {

@@ -49,20 +49,23 @@ store_heartbeat_gone(struct store *st, const char *worker_id)
 	return CV_OK;
 }
 
+/* A new string (store_get's copy), or NULL for SQL NULL. */
 static char *
 ops_str(const PGresult *res, int row, const char *col)
 {
-	const char	*s = store_get(res, row, col);
 
-	return s == NULL ? NULL : cv_strdup(s);
+	return store_get(res, row, col);
 }
 
 static double
 ops_double(const PGresult *res, int row, const char *col)
 {
-	const char	*s = store_get(res, row, col);
+	char	*s = store_get(res, row, col);
+	double	 d;
 
-	return s == NULL ? 0 : strtod(s, NULL);
+	d = s == NULL ? 0 : strtod(s, NULL);
+	free(s);
+	return d;
 }
 
 /*
@@ -143,4 +146,103 @@ store_ops_free(struct store_ops *o)
 	}
 	free(o->workers);
 	memset(o, 0, sizeof(*o));
+}
+
+/*
+ * Read GET /status' snapshot into s (store_status_free releases it, also
+ * on failure): /metrics' one, at most maxgroups groups of pending
+ * operations by vault and status (groups_more says if there were more),
+ * and the maxoldest oldest operations still inProgress.  Like
+ * store_ops_read, statements outside any transaction.
+ */
+enum cv_err
+store_status_read(struct store *st, struct store_status *s, size_t maxgroups,
+    size_t maxoldest)
+{
+	struct store_params	 p;
+	struct store_status_group *g;
+	struct store_status_op	*op;
+	PGresult		*res;
+	enum cv_err		 er;
+	char			*next;
+	int			 i, n;
+
+	memset(s, 0, sizeof(*s));
+	if ((er = store_ops_read(st, &s->ops)) != CV_OK)
+		return er;
+
+	/* One more than asked for tells whether any were left out. */
+	memset(&p, 0, sizeof(p));
+	store_param_int(&p, (int64_t)maxgroups + 1);
+	if ((er = store_exec(st, STMT_STATUS_GROUPS, &p, &res)) != CV_OK)
+		return er;
+	n = PQntuples(res);
+	if ((size_t)n > maxgroups) {
+		s->groups_more = true;
+		n = (int)maxgroups;
+	}
+	s->groups = cv_calloc((size_t)n + 1, sizeof(*s->groups));
+	for (i = 0; i < n; i++, s->groupsz++) {
+		g = &s->groups[i];
+		g->vault = ops_str(res, i, "vault");
+		g->status = ops_str(res, i, "status");
+		g->count = store_get_int(res, i, "n");
+		g->oldest = store_get_int(res, i, "oldest");
+		g->last_error = ops_str(res, i, "last_error");
+	}
+	PQclear(res);
+
+	memset(&p, 0, sizeof(p));
+	store_param_int(&p, (int64_t)maxoldest);
+	if ((er = store_exec(st, STMT_STATUS_OLDEST, &p, &res)) != CV_OK)
+		return er;
+	n = PQntuples(res);
+	s->oldest = cv_calloc((size_t)n + 1, sizeof(*s->oldest));
+	for (i = 0; i < n; i++, s->oldestsz++) {
+		op = &s->oldest[i];
+		op->vault = ops_str(res, i, "vault");
+		op->certificate = ops_str(res, i, "certificate");
+		op->issuer = ops_str(res, i, "issuer_name");
+		op->provider = ops_str(res, i, "provider");
+		op->age = store_get_int(res, i, "age");
+		op->status_details = ops_str(res, i, "status_details");
+		op->worker_last_error = ops_str(res, i, "worker_last_error");
+		op->attempts = store_get_int(res, i, "attempts");
+		if ((next = ops_str(res, i, "next_in")) != NULL) {
+			op->has_next = true;
+			op->next_in = strtoll(next, NULL, 10);
+			free(next);
+		}
+		op->claimed_by = ops_str(res, i, "claimed_by");
+		op->cancel = store_get_bool(res, i, "cancel");
+	}
+	PQclear(res);
+	return CV_OK;
+}
+
+void
+store_status_free(struct store_status *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return;
+	store_ops_free(&s->ops);
+	for (i = 0; i < s->groupsz; i++) {
+		free(s->groups[i].vault);
+		free(s->groups[i].status);
+		free(s->groups[i].last_error);
+	}
+	free(s->groups);
+	for (i = 0; i < s->oldestsz; i++) {
+		free(s->oldest[i].vault);
+		free(s->oldest[i].certificate);
+		free(s->oldest[i].issuer);
+		free(s->oldest[i].provider);
+		free(s->oldest[i].status_details);
+		free(s->oldest[i].worker_last_error);
+		free(s->oldest[i].claimed_by);
+	}
+	free(s->oldest);
+	memset(s, 0, sizeof(*s));
 }
