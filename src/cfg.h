@@ -18,6 +18,7 @@ struct cv_cfg {
 	char		*key_pool_types; /* "RSA-2048,EC-P-256" */
 	unsigned	 lifetime_interval;	/* seconds between evaluations */
 	char		*listen;
+	char		*log_file;	/* NULL: stderr as given */
 	int		 log_level;	/* enum log_level */
 	char		*master_key_file;
 	char		*master_key_previous_files; /* "a.key,b.key": unseal only */

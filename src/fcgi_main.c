@@ -153,6 +153,10 @@ main(int argc, char *argv[])
 	if (cfg_build(&cfg, config_path, overrides, noverrides, &err) != CV_OK)
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
+	/* Before the first line: the workers inherit it (pf_master.c). */
+	if (cfg.log_file != NULL && log_open_file(cfg.log_file) == -1)
+		fatal("could not open log file %s: %s", cfg.log_file,
+		    strerror(errno));
 
 	if (cfg.listen != NULL) {
 		if (pf_listen_open(cfg.listen, &cfg, &fd) != CV_OK)
