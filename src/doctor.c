@@ -202,6 +202,38 @@ group_name(gid_t gid, char *buf, size_t bufsz)
 	return buf;
 }
 
+/*
+ * log_file: writable, or, not there yet (the programs create it), its
+ * directory is.  Nothing is created here.
+ */
+static void
+check_log_file(struct doctor *d, const char *path)
+{
+	char	*dir, *slash;
+
+	if (access(path, W_OK) == 0) {
+		say(d, DOCTOR_OK, "log file", "%s is writable", path);
+		return;
+	}
+	if (errno != ENOENT) {
+		say(d, DOCTOR_FAIL, "log file", "%s: %s", path,
+		    strerror(errno));
+		return;
+	}
+	dir = cv_strdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	if (access(dir, W_OK | X_OK) == 0)
+		say(d, DOCTOR_OK, "log file", "%s does not exist yet; its "
+		    "directory is writable", path);
+	else
+		say(d, DOCTOR_FAIL, "log file", "%s cannot be created: %s: %s",
+		    path, dir, strerror(errno));
+	free(dir);
+}
+
 /* The configuration: parses, every key known (cfg_load refuses others). */
 static bool
 check_config(struct doctor *d)
@@ -228,32 +260,8 @@ check_config(struct doctor *d)
 		    "setting%s", d->config_path,
 		    getenv("CERTVAULT_DATABASE_URL") != NULL ?
 		    " (database_url from CERTVAULT_DATABASE_URL)" : "");
-	if (d->cfg.log_file != NULL) {
-		if (access(d->cfg.log_file, W_OK) == 0)
-			say(d, DOCTOR_OK, "log file", "%s is writable",
-			    d->cfg.log_file);
-		else if (errno != ENOENT)
-			say(d, DOCTOR_FAIL, "log file", "%s: %s",
-			    d->cfg.log_file, strerror(errno));
-		else {
-			/* Not there yet: the programs create it. */
-			char	*dir = cv_strdup(d->cfg.log_file), *slash;
-
-			if ((slash = strrchr(dir, '/')) != NULL)
-				*(slash == dir ? slash + 1 : slash) = '\0';
-			else
-				strcpy(dir, ".");
-			if (access(dir, W_OK | X_OK) == 0)
-				say(d, DOCTOR_OK, "log file", "%s does not exist "
-				    "yet; its directory is writable",
-				    d->cfg.log_file);
-			else
-				say(d, DOCTOR_FAIL, "log file", "%s cannot be "
-				    "created: %s: %s", d->cfg.log_file, dir,
-				    strerror(errno));
-			free(dir);
-		}
-	}
+	if (d->cfg.log_file != NULL)
+		check_log_file(d, d->cfg.log_file);
 	return true;
 }
 

@@ -80,6 +80,15 @@ expect_fail "an unknown setting" config ".*unknown configuration key \"no_such_s
 assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c .)" "… and nothing else is checked"
 doctor --config "$T_TMP/no-such.conf"
 expect_fail "a configuration file that is not there" config "could not open"
+config "$T_TMP/log.conf" "\$a log_file = $T_TMP/no-such-dir/certvault.log"
+doctor --config "$T_TMP/log.conf"
+expect_fail "a log_file in a directory that is not there" 'log file' \
+	"$T_TMP/no-such-dir/certvault.log cannot be created"
+config "$T_TMP/log.conf" "\$a log_file = $T_TMP/certvault.log"
+doctor --config "$T_TMP/log.conf"
+assert_match "^ok    log file: $T_TMP/certvault.log does not exist yet; its directory is writable" \
+	"$(line 'log file')" "a log_file not made yet in a writable directory: ok"
+assert_true "… and doctor did not create it" test ! -e "$T_TMP/certvault.log"
 
 # --- the master key ----------------------------------------------------------------
 cp "$CERTVAULT_HOME/etc/master.key" "$T_TMP/master-0644.key"
