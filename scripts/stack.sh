@@ -51,6 +51,7 @@ CV_PACKAGES=(
     lighttpd lighttpd-mod-openssl
     apache2 libapache2-mod-fcgid spawn-fcgi
     curl jq valgrind
+    logrotate
 )
 
 # lighttpd, apache2, runuser live in /usr/sbin, which is not on a Debian

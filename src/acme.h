@@ -37,6 +37,8 @@ void	acme_http_setup(const char *);
 void	acme_http_resp_free(struct acme_http_resp *);
 enum cv_err acme_http(const char *, const char *, const char *, const char *,
 	    const char *, struct acme_http_resp *, char **);
+enum cv_err acme_http_get(const char *, const char *, long *, char **,
+	    char **);
 
 /* acme_msg.c: ACME's JSON */
 

@@ -1,6 +1,7 @@
 /*
- * certvault — HTTPS exchanges with ACME servers; the one place libcurl
- * is used.  SPDX-License-Identifier: ISC
+ * certvault — HTTPS exchanges with ACME servers (and certvault-admin
+ * doctor's GET of /healthz); the one place libcurl is used.
+ * SPDX-License-Identifier: ISC
  *
  * One easy handle per process, kept between exchanges so that the
  * connection to the CA is reused (certvault-worker talks to few CAs).
@@ -235,5 +236,34 @@ acme_http(const char *method, const char *url, const char *body,
 		return CV_ERR_UNAVAILABLE;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	return CV_OK;
+}
+
+/*
+ * A plain HTTPS GET of url, verified against ca_file (NULL: the system's
+ * store), for certvault-admin doctor: *status (and *body, if body is not
+ * NULL: the caller frees it) on CV_OK, whatever the status.
+ * CV_ERR_UNAVAILABLE with *err (caller frees) when no response came.
+ * The CA file stays set for later exchanges, as acme_http_setup() sets it.
+ */
+enum cv_err
+acme_http_get(const char *url, const char *ca_file, long *status,
+    char **body, char **err)
+{
+	struct acme_http_resp	 r;
+	enum cv_err		 er;
+
+	*status = 0;
+	if (body != NULL)
+		*body = NULL;
+	acme_http_setup(ca_file);
+	if ((er = acme_http("GET", url, NULL, NULL, NULL, &r, err)) != CV_OK)
+		return er;
+	*status = r.status;
+	if (body != NULL) {
+		*body = r.body;
+		r.body = NULL;
+	}
+	acme_http_resp_free(&r);
 	return CV_OK;
 }

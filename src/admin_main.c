@@ -1,6 +1,6 @@
 /*
  * certvault-admin — the operator's command line: migrations, vaults,
- * tokens.  SPDX-License-Identifier: ISC
+ * tokens, doctor (doctor.c).  SPDX-License-Identifier: ISC
  */
 #include "config.h"
 
@@ -19,6 +19,7 @@
 #include "certvault.h"
 #include "cfg.h"
 #include "crypto.h"
+#include "doctor.h"
 #include "http.h"
 #include "lifetime.h"
 #include "log.h"
@@ -52,7 +53,9 @@ usage(void)
 	    "  operation reject VAULT CERTIFICATE --reason TEXT\n"
 	    "  issuer ca-certificate VAULT ISSUER\n"
 	    "  lifetime run [--as-of TIME] [--vault NAME] "
-	    "[--certificate NAME]\n");
+	    "[--certificate NAME]\n"
+	    "  doctor [--config FILE] [--url URL [--ca-file FILE]] "
+	    "[--listen SOCKET] [--web-user USER]\n");
 	exit(2);
 }
 
@@ -951,6 +954,9 @@ main(int argc, char *argv[])
 	}
 	if (first >= argc)
 		usage();
+	/* doctor reports a configuration that does not load as a check. */
+	if (strcmp(argv[first], "doctor") == 0)
+		return doctor_main(config_path, argc - first, argv + first);
 	if (cfg_build(&cfg, config_path, NULL, 0, &err) != CV_OK) {
 		fprintf(stderr, "certvault-admin: %s\n", err);
 		return 1;

@@ -46,6 +46,8 @@ static const struct cfg_key cfg_keys[] = {
 	KEY("lifetime_interval", CFG_UINT,	lifetime_interval, 1, "60"),
 	KEY("listen",		CFG_STR,	listen,		0, NULL),
 	KEY("log_format",	CFG_STR,	log_format,	1, "text"),
+	/* Reopened on SIGHUP (log_reopen), but the path is the first one. */
+	KEY("log_file",		CFG_STR,	log_file,	0, NULL),
 	KEY("log_level",	CFG_LOGLEVEL,	log_level,	1, "info"),
 	KEY("master_key_file",	CFG_STR,	master_key_file, 1, NULL),
 	KEY("master_key_previous_files", CFG_STR, master_key_previous_files,

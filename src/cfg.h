@@ -19,6 +19,7 @@ struct cv_cfg {
 	unsigned	 lifetime_interval;	/* seconds between evaluations */
 	char		*listen;
 	char		*log_format;	/* "text" or "json" */
+	char		*log_file;	/* NULL: stderr as given */
 	int		 log_level;	/* enum log_level */
 	char		*master_key_file;
 	char		*master_key_previous_files; /* "a.key,b.key": unseal only */

@@ -157,6 +157,10 @@ main(int argc, char *argv[])
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
 	log_set_json(strcmp(cfg.log_format, "json") == 0);
+	/* Before the first line: the workers inherit it (pf_master.c). */
+	if (cfg.log_file != NULL && log_open_file(cfg.log_file) == -1)
+		fatal("could not open log file %s: %s", cfg.log_file,
+		    strerror(errno));
 
 	/* Before any fork: every worker counts into the same counters. */
 	metrics_init(route_count());

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -225,4 +227,62 @@ log_fatal(const char *file, int line, const char *fmt, ...)
 	log_vwrite(LOG_LEVEL_FATAL, file, line, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/*
+ * The log file (log_file): stderr itself becomes the file, so that what
+ * libpq, GnuTLS and libfcgi print there lands in it too, and children
+ * (certvault-fcgi's workers, sendmail_command, acme_dns_hook) inherit it.
+ * O_APPEND: the lines of concurrent processes are never written over one
+ * another (each is one write(2)).  The path is kept for log_reopen().
+ */
+static char	*log_path;
+
+/*
+ * Make path the process's stderr.  Return 0 on success; -1 with errno
+ * set on failure, stderr left as it was.
+ */
+int
+log_open_file(const char *path)
+{
+	char	*copy;
+	int	 fd, save;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY |
+	    O_CLOEXEC, 0640)) == -1)
+		return -1;
+	if (fd == STDERR_FILENO)
+		/* stderr was closed and the file took its place: no CLOEXEC. */
+		(void)fcntl(fd, F_SETFD, 0);
+	else {
+		if (dup2(fd, STDERR_FILENO) == -1) {
+			save = errno;
+			close(fd);
+			errno = save;
+			return -1;
+		}
+		close(fd);
+	}
+	if (log_path != path) {
+		copy = strdup(path);
+		free(log_path);
+		log_path = copy;	/* NULL if out of memory: no reopen */
+	}
+	return 0;
+}
+
+/*
+ * After logrotate moved the file away (SIGHUP): open the path again, a
+ * new file, and make it stderr; the moved file is closed here (other
+ * processes holding it close it themselves).  Return 1 if reopened, 0
+ * if there is no log file (stderr as started), -1 with errno set if the
+ * path cannot be opened (the old file stays stderr).
+ */
+int
+log_reopen(void)
+{
+
+	if (log_path == NULL)
+		return 0;
+	return log_open_file(log_path) == 0 ? 1 : -1;
 }

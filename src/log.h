@@ -3,6 +3,8 @@
  *
  * One line per event on stderr: time, level, pid, message, location —
  * as text, or as one JSON object per line (log_format = json).
+ * With log_file, stderr is that file (log_open_file), opened again by
+ * log_reopen() on SIGHUP after a rotation.
  * Never pass a private key, a token or a password to these.
  */
 #ifndef LOG_H
@@ -37,6 +39,8 @@ void	log_generic(enum log_level, const char *, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 void	log_fatal(const char *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4), noreturn));
+int	log_open_file(const char *);
+int	log_reopen(void);
 
 #define log_debug(...) log_generic(LOG_LEVEL_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...) log_generic(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__)

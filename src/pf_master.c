@@ -240,7 +240,7 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 	unsigned char	 sigs[64];
 	ssize_t		 n, k;
 	int64_t		 now, next;
-	int		 st, timeout;
+	int		 st, timeout, reopened;
 	unsigned	 live;
 	pid_t		 pid;
 	bool		 stop = false, hup = false, found;
@@ -289,12 +289,27 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 		}
 		if (hup && !stop) {
 			hup = false;
+			/*
+			 * SIGHUP is logrotate's signal too: the log file
+			 * anew first, whatever becomes of the configuration,
+			 * and new workers, who inherit it.  The old ones
+			 * write their last lines to the rotated file.
+			 */
+			if ((reopened = log_reopen()) == -1)
+				log_error("could not reopen the log file: %s",
+				    strerror(errno));
+			else if (reopened == 1)
+				log_info("log file reopened");
 			if (reload(cfg) != CV_OK) {
 				log_error("configuration not reloaded; "
 				    "keeping the running one");
-				continue;
-			}
-			log_info("configuration reloaded; replacing workers");
+				if (reopened != 1)
+					continue;
+				log_info("replacing workers: they still write "
+				    "to the rotated log file");
+			} else
+				log_info("configuration reloaded; replacing "
+				    "workers");
 			for (i = 0; i < nslots; i++)
 				if (slots[i].pid > 0) {
 					kill(slots[i].pid, SIGTERM);

@@ -22,6 +22,10 @@ enum cv_err store_commit(struct store *);
 void	 store_rollback(struct store *);
 enum cv_err store_migration_applied(struct store *, const char *, bool *);
 enum cv_err store_migration_apply(struct store *, const char *, const char *);
+enum cv_err store_migration_list(struct store *, struct cv_strlist *);
+const char *store_last_error(const struct store *);
+int	 store_server_version(struct store *);
+char	*store_conninfo_describe(const char *);
 /* The SQL of statement i (an enum stmt, store_int.h), or NULL. */
 int	 store_stmt_count(void);
 const char *store_stmt_sql(int);

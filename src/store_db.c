@@ -131,6 +131,9 @@ static const char *const stmts[STMT__MAX] = {
 	"SELECT 1 FROM schema_migrations WHERE filename = $1",
 	[STMT_MIGRATE_RECORD] =
 	"INSERT INTO schema_migrations (filename) VALUES ($1)",
+	/* STMT_MIGRATE_LIST: what certvault-admin doctor compares. */
+	[STMT_MIGRATE_LIST] =
+	"SELECT filename FROM schema_migrations ORDER BY filename",
 	/*
 	 * STMT_CERT_LIST: keyset pagination by name; each certificate shows
 	 * its latest version (as STMT_VERSION_GET picks it).  Certificates
@@ -910,6 +913,7 @@ struct store {
 	bool		 in_tx;
 	bool		 prepared[STMT__MAX];
 	time_t		 last_complaint;	/* rate-limits outage logs */
+	char		*last_error;	/* why the last connect failed */
 	char		 options[64];	/* server options: statement_timeout */
 };
 
@@ -938,6 +942,7 @@ store_free(struct store *st)
 	if (st->conn != NULL)
 		PQfinish(st->conn);
 	free(st->conninfo);
+	free(st->last_error);
 	free(st);
 }
 
@@ -1009,6 +1014,8 @@ store_connect(struct store *st)
 		    PQerrorMessage(st->conn));
 		st->last_complaint = now;
 	}
+	free(st->last_error);
+	st->last_error = cv_strdup(PQerrorMessage(st->conn));
 	PQfinish(st->conn);
 	st->conn = NULL;
 	return CV_ERR_UNAVAILABLE;
@@ -1334,6 +1341,35 @@ store_migration_applied(struct store *st, const char *name, bool *applied)
 }
 
 /*
+ * The migrations schema_migrations records, in name order, into *out
+ * (cv_strlist_free); none if the table is not there yet.
+ */
+enum cv_err
+store_migration_list(struct store *st, struct cv_strlist *out)
+{
+	PGresult	*res;
+	enum cv_err	 er;
+	int		 i, n;
+
+	memset(out, 0, sizeof(*out));
+	if ((er = store_exec(st, STMT_MIGRATE_HAS_TABLE, NULL, &res)) != CV_OK)
+		return er;
+	if (!store_get_bool(res, 0, "present")) {
+		PQclear(res);
+		return CV_OK;
+	}
+	PQclear(res);
+	if ((er = store_exec(st, STMT_MIGRATE_LIST, NULL, &res)) != CV_OK)
+		return er;
+	if ((n = PQntuples(res)) > 0)
+		out->v = cv_calloc((size_t)n, sizeof(*out->v));
+	for (i = 0; i < n; i++)
+		out->v[out->n++] = store_get(res, i, "filename");
+	PQclear(res);
+	return CV_OK;
+}
+
+/*
  * Apply one migration file in one transaction, under an advisory lock so
  * concurrent migrators wait, and record it.  A file already recorded (by
  * a concurrent migrator) is skipped.  The SQL is the file's own text, run
@@ -1376,4 +1412,71 @@ store_migration_apply(struct store *st, const char *name, const char *sql)
 out:
 	store_rollback(st);
 	return er;
+}
+
+/*
+ * Why the last connection attempt failed, as libpq said it (it names
+ * host, port, user and database, never the password), or NULL.
+ */
+const char *
+store_last_error(const struct store *st)
+{
+
+	return st->last_error;
+}
+
+/*
+ * The server's version as PQserverVersion() gives it (150004 for 15.4),
+ * connecting first if need be; 0 when there is no connection.
+ */
+int
+store_server_version(struct store *st)
+{
+
+	if (store_connect(st) != CV_OK)
+		return 0;
+	return PQserverVersion(st->conn);
+}
+
+/*
+ * What a connection string or URI connects to, for an operator to read:
+ * its host, hostaddr, port, dbname, user and sslmode as "key=value"
+ * pairs, only those it sets.  Nothing else is named, so neither the
+ * password nor any other secret is, and a value that could hold a
+ * connection string of its own (with '@', '=' or "://": dbname may) is
+ * not shown either; "libpq defaults" when it sets none of them.  NULL if libpq cannot parse it (libpq's message is not
+ * passed on: it may quote the string).  The caller frees the result.
+ */
+char *
+store_conninfo_describe(const char *conninfo)
+{
+	static const char *const shown[] = { "host", "hostaddr", "port",
+	    "dbname", "user", "sslmode" };
+	PQconninfoOption	*opts, *o;
+	char			*err = NULL, *s, *t;
+	size_t			 i;
+
+	if ((opts = PQconninfoParse(conninfo, &err)) == NULL) {
+		PQfreemem(err);
+		return NULL;
+	}
+	s = cv_strdup("");
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		for (o = opts; o->keyword != NULL; o++) {
+			if (strcmp(o->keyword, shown[i]) != 0 ||
+			    o->val == NULL || *o->val == '\0')
+				continue;
+			t = cv_asprintf("%s%s%s=%s", s, *s == '\0' ? "" : " ",
+			    o->keyword, strpbrk(o->val, "@=") != NULL ||
+			    strstr(o->val, "://") != NULL ? "(not shown)" :
+			    o->val);
+			free(s);
+			s = t;
+		}
+	PQconninfoFree(opts);
+	if (*s == '\0') {
+		free(s);
+		s = cv_strdup("libpq defaults");
+	}
+	return s;
 }

@@ -27,12 +27,40 @@
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
 
 static void
 on_stop(int sig)
 {
 
 	stop_requested = 1;
+}
+
+static void
+on_hup(int sig)
+{
+
+	reopen_requested = 1;
+}
+
+/*
+ * SIGHUP (logrotate's postrotate): log_file anew, between two jobs or
+ * while sleeping, never inside a job.  The configuration is not read
+ * again: that takes a restart.
+ */
+static void
+worker_reopen(void)
+{
+	int	 rc;
+
+	if (!reopen_requested)
+		return;
+	reopen_requested = 0;
+	if ((rc = log_reopen()) == 1)
+		log_info("log file reopened");
+	else if (rc == -1)
+		log_error("could not reopen the log file: %s",
+		    strerror(errno));
 }
 
 struct job {
@@ -72,6 +100,7 @@ worker_pass(struct store *st, struct beat *b)
 	for (i = 0; i < sizeof(jobs) / sizeof(jobs[0]) && !stop_requested;
 	    i++) {
 		done = 0;
+		worker_reopen();
 		er = jobs[i].run(st, &done);
 		if (er == CV_ERR_UNAVAILABLE)
 			return false;
@@ -159,6 +188,9 @@ main(int argc, char *argv[])
 		fatal("%s", err);
 	log_set_level((enum log_level)cfg.log_level);
 	log_set_json(strcmp(cfg.log_format, "json") == 0);
+	if (cfg.log_file != NULL && log_open_file(cfg.log_file) == -1)
+		fatal("could not open log file %s: %s", cfg.log_file,
+		    strerror(errno));
 	crypto_master_previous(cfg.master_key_previous_files);
 	worker_issue_setup(cfg.master_key_file);
 	worker_acme_setup(cfg.acme_ca_file, cfg.acme_dns_hook);
@@ -173,6 +205,14 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/*
+	 * SA_RESTART: a SIGHUP in the middle of a job restarts what it
+	 * interrupts; nanosleep(2) returns early all the same.
+	 */
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
@@ -201,11 +241,12 @@ main(int argc, char *argv[])
 		/* A one-off run (--once) leaves no heartbeat behind. */
 		if (ok || beat.error[0] != '\0')
 			worker_beat(st, &beat);
+		worker_reopen();
 		ts.tv_sec = cfg.worker_interval;
 		ts.tv_nsec = 0;
 		while (!stop_requested && nanosleep(&ts, &ts) == -1 &&
 		    errno == EINTR)
-			continue;
+			worker_reopen();
 	}
 	log_info("worker stopped");
 	(void)store_heartbeat_gone(st, beat.id);
