@@ -180,7 +180,7 @@ main(int argc, char *argv[])
 		if (workers_given && cfg.workers > 1)
 			rc = pf_master_run(0, &cfg, reload);
 		else
-			rc = pf_worker_run(0, &cfg);
+			rc = pf_worker_run(0, &cfg, -1);
 	} else
 		fatal("no listening socket: use --listen or start under a "
 		    "FastCGI process manager");

@@ -17,7 +17,7 @@ void	 pf_listen_cleanup(const char *);
 typedef enum cv_err (*pf_reload_fn)(struct cv_cfg *);
 int	 pf_master_run(int, struct cv_cfg *, pf_reload_fn);
 
-/* pf_worker.c */
-int	 pf_worker_run(int, const struct cv_cfg *);
+/* pf_worker.c: the last argument is the master's ready pipe, or -1. */
+int	 pf_worker_run(int, const struct cv_cfg *, int);
 
 #endif /* PF_H */

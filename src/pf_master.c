@@ -4,7 +4,9 @@
  *
  * The master never opens a database connection (libpq connections must
  * not cross fork()).  Signal handlers only write a byte to a self-pipe;
- * the loop does the work (php-fpm, pgbouncer).
+ * the loop does the work (php-fpm, pgbouncer).  Workers write their pid
+ * to a second pipe once they are ready to serve: only a worker that never
+ * got that far is "failing to start" and respawned with a back-off.
  */
 #include "config.h"
 
@@ -33,12 +35,15 @@
 
 struct slot {
 	pid_t		 pid;		/* 0: empty, waiting for respawn_at */
+	bool		 ready;		/* pid reported ready to serve */
 	int64_t		 started_ms;
 	int64_t		 respawn_at_ms;
 	unsigned	 failures;	/* quick deaths in a row */
 };
 
 static int sigpipe_fds[2] = { -1, -1 };
+/* Workers write their pid here when ready; the master reads. */
+static int ready_fds[2] = { -1, -1 };
 
 static void
 master_sig(int sig)
@@ -86,8 +91,9 @@ master_spawn(int fd, const struct cv_cfg *cfg)
 			sigaction(sigs[i], &sa, NULL);
 		close(sigpipe_fds[0]);
 		close(sigpipe_fds[1]);
+		close(ready_fds[0]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		_exit(pf_worker_run(fd, cfg));
+		_exit(pf_worker_run(fd, cfg, ready_fds[1]));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return pid;
@@ -98,6 +104,7 @@ slot_fill(struct slot *s, int fd, const struct cv_cfg *cfg)
 {
 
 	s->pid = master_spawn(fd, cfg);
+	s->ready = false;
 	s->started_ms = now_ms();
 	if (s->pid == -1) {
 		s->pid = 0;
@@ -107,8 +114,12 @@ slot_fill(struct slot *s, int fd, const struct cv_cfg *cfg)
 
 /*
  * A slot's worker ended.  A clean exit (recycling after max_requests) is
- * replaced at once; a crash soon after start backs off exponentially, so
- * a worker that cannot start does not spin.
+ * replaced at once, and so is a worker that had reported ready: whatever
+ * killed it (kill -9, the OOM killer, a crash in one request) says
+ * nothing about the next one, and the requests waiting on the socket
+ * need it now.  A worker that died before it was ready, soon after its
+ * start, cannot start: the slot backs off exponentially so that it does
+ * not spin.
  */
 static void
 slot_died(struct slot *s, int status)
@@ -126,7 +137,7 @@ slot_died(struct slot *s, int status)
 		else
 			log_warnx("worker %d exited with status %d",
 			    (int)s->pid, WEXITSTATUS(status));
-		if (now - s->started_ms < PF_QUICK_DEATH_MS) {
+		if (!s->ready && now - s->started_ms < PF_QUICK_DEATH_MS) {
 			shift = s->failures < 9 ? s->failures : 9;
 			delay = (int64_t)PF_BACKOFF_MIN_MS << shift;
 			if (delay > PF_BACKOFF_MAX_MS)
@@ -136,7 +147,27 @@ slot_died(struct slot *s, int status)
 			s->failures = 0;
 	}
 	s->pid = 0;
+	s->ready = false;
 	s->respawn_at_ms = now + delay;
+}
+
+/*
+ * Mark the slots whose workers reported ready.  Read before reaping, so a
+ * worker that reported and then died at once counts as ready.  A pid of
+ * a retired worker matches no slot.
+ */
+static void
+ready_drain(struct slot *slots, size_t nslots)
+{
+	pid_t	 pids[64];
+	ssize_t	 n, k;
+	size_t	 i;
+
+	while ((n = read(ready_fds[0], pids, sizeof(pids))) > 0)
+		for (k = 0; k < n / (ssize_t)sizeof(pid_t); k++)
+			for (i = 0; i < nslots; i++)
+				if (slots[i].pid == pids[k])
+					slots[i].ready = true;
 }
 
 /* Workers of a previous generation, finishing their requests. */
@@ -236,7 +267,7 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 	struct slot	*slots;
 	struct retiring	 retiring = { NULL, 0 };
 	size_t		 nslots, i;
-	struct pollfd	 pfd;
+	struct pollfd	 pfd[2];
 	unsigned char	 sigs[64];
 	ssize_t		 n, k;
 	int64_t		 now, next;
@@ -246,6 +277,13 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 	bool		 stop = false, hup = false, found;
 
 	master_signals();
+	/*
+	 * The write end stays blocking: each worker writes one pid, which is
+	 * atomic (less than PIPE_BUF), so records never split.
+	 */
+	if (pipe2(ready_fds, O_CLOEXEC) == -1 ||
+	    fcntl(ready_fds[0], F_SETFL, O_NONBLOCK) == -1)
+		fatal("could not create the ready pipe: %s", strerror(errno));
 	nslots = cfg->workers;
 	slots = cv_calloc(nslots, sizeof(*slots));
 	for (i = 0; i < nslots; i++)
@@ -267,9 +305,11 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 			live += slots[i].pid != 0;
 		metrics_workers_set(live);
 		timeout = next == -1 ? -1 : (int)(next - now + 1);
-		pfd.fd = sigpipe_fds[0];
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
+		pfd[0].fd = sigpipe_fds[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = ready_fds[0];
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs))) > 0)
 			for (k = 0; k < n; k++) {
@@ -278,6 +318,7 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 				else if (sigs[k] == SIGHUP)
 					hup = true;
 			}
+		ready_drain(slots, nslots);
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (retiring_remove(&retiring, pid))
 				continue;

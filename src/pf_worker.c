@@ -90,10 +90,12 @@ worker_serve(FCGX_Request *fr, const struct cv_ctx *ctx,
  * The accept loop.  SIGTERM is blocked while a request is served and
  * delivered only while we wait in accept, because libfcgi does not retry
  * reads and writes interrupted by a signal (kcgi's fcgi.c does the same).
+ * ready_fd (-1: none) is the master's pipe: our pid goes there once we
+ * are about to accept, which tells the master we started (pf_master.c).
  * Return the process exit code.
  */
 int
-pf_worker_run(int fd, const struct cv_cfg *cfg)
+pf_worker_run(int fd, const struct cv_cfg *cfg, int ready_fd)
 {
 	FCGX_Request		 fr;
 	struct sigaction	 sa;
@@ -103,6 +105,7 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 	struct netmask		*nets = NULL;
 	char			*err = NULL;
 	unsigned		 served = 0, failures = 0;
+	pid_t			 self;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = worker_sig;
@@ -146,6 +149,11 @@ pf_worker_run(int fd, const struct cv_cfg *cfg)
 		} else
 			log_error("master key %s not loaded: certificates cannot "
 			    "be created", cfg->master_key_file);
+	}
+	if (ready_fd != -1) {
+		self = getpid();
+		(void)write(ready_fd, &self, sizeof(self));
+		close(ready_fd);
 	}
 
 	while (!worker_stop) {
