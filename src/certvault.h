@@ -130,6 +130,7 @@ struct cv_strlist {
 };
 
 void	cv_strlist_free(struct cv_strlist *);
+void	cv_strlist_split(const char *, struct cv_strlist *);
 
 /*
  * A pending certificate operation (Key Vault's CertificateOperation) as

@@ -401,23 +401,14 @@ enum cv_err
 crypto_master_load_previous(struct cv_master *m, const char *paths)
 {
 	struct cv_master	 k, *grown;
-	char			*copy, *p, *name, *e;
+	struct cv_strlist	 names;
+	const char		*name;
+	size_t			 i;
 	enum cv_err		 er = CV_OK, er1;
 
-	if (paths == NULL)
-		return CV_OK;
-	copy = cv_strdup(paths);
-	for (p = copy; p != NULL; p = e) {
-		if ((e = strchr(p, ',')) != NULL)
-			*e++ = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		name = p;
-		p += strlen(p);
-		while (p > name && (p[-1] == ' ' || p[-1] == '\t'))
-			*--p = '\0';
-		if (*name == '\0')
-			continue;
+	cv_strlist_split(paths, &names);
+	for (i = 0; i < names.n; i++) {
+		name = names.v[i];
 		if ((er1 = crypto_master_load(name, &k)) != CV_OK) {
 			log_error("previous master key %s not loaded: rows "
 			    "sealed under it cannot be read", name);
@@ -442,7 +433,7 @@ crypto_master_load_previous(struct cv_master *m, const char *paths)
 		m->prev = grown;
 		m->nprev++;
 	}
-	free(copy);
+	cv_strlist_free(&names);
 	return er;
 }
 

@@ -489,8 +489,8 @@ check_sealed_rows(struct doctor *d)
 static void
 check_master(struct doctor *d)
 {
-	char		*copy, *p, *name, *e;
-	size_t		 i;
+	struct cv_strlist	 prev;
+	size_t			 i;
 
 	if (d->cfg.master_key_file == NULL) {
 		say(d, DOCTOR_FAIL, "master key", "master_key_file is not set: "
@@ -501,24 +501,10 @@ check_master(struct doctor *d)
 	    &d->ring))
 		return;
 	d->have_master = true;
-	if (d->cfg.master_key_previous_files != NULL) {
-		/* As crypto_master_load_previous() splits them. */
-		copy = cv_strdup(d->cfg.master_key_previous_files);
-		for (p = copy; p != NULL; p = e) {
-			if ((e = strchr(p, ',')) != NULL)
-				*e++ = '\0';
-			while (*p == ' ' || *p == '\t')
-				p++;
-			name = p;
-			p += strlen(p);
-			while (p > name && (p[-1] == ' ' || p[-1] == '\t'))
-				*--p = '\0';
-			if (*name != '\0')
-				(void)check_key_file(d, "previous master key",
-				    name, NULL);
-		}
-		free(copy);
-	}
+	cv_strlist_split(d->cfg.master_key_previous_files, &prev);
+	for (i = 0; i < prev.n; i++)
+		(void)check_key_file(d, "previous master key", prev.v[i], NULL);
+	cv_strlist_free(&prev);
 	if (d->st == NULL)
 		return;
 	check_unseal(d, "master key unseals", &d->ring);

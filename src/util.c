@@ -134,6 +134,32 @@ cv_cert_items_free(struct cv_cert_item *items, size_t n)
 	free(items);
 }
 
+/*
+ * Split a comma-separated setting ("a.key, b.key") into out: blanks around
+ * each item dropped, empty items skipped; NULL gives an empty list.  Paths
+ * may hold blanks inside, so only commas separate.
+ */
+void
+cv_strlist_split(const char *s, struct cv_strlist *out)
+{
+	const char	*p, *e, *end;
+
+	memset(out, 0, sizeof(*out));
+	for (p = s; p != NULL && *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		for (end = e; end > p && (end[-1] == ' ' || end[-1] == '\t');)
+			end--;
+		if (end == p)
+			continue;
+		out->v = cv_realloc(out->v, (out->n + 1) * sizeof(*out->v));
+		out->v[out->n++] = cv_strndup(p, (size_t)(end - p));
+	}
+}
+
 void
 cv_strlist_free(struct cv_strlist *l)
 {

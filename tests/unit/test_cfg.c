@@ -138,10 +138,29 @@ test_build_and_reload(void)
 	free(path);
 }
 
+/* The comma lists of settings such as master_key_previous_files. */
+static void
+test_strlist_split(void)
+{
+	struct cv_strlist	 l;
+
+	cv_strlist_split(" /a b.key ,,\t/c.key,  ", &l);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.v[0], "/a b.key");
+	CU_ASSERT_STRING_EQUAL(l.v[1], "/c.key");
+	cv_strlist_free(&l);
+	cv_strlist_split(NULL, &l);
+	CU_ASSERT_EQUAL(l.n, 0);
+	cv_strlist_split(" , ", &l);
+	CU_ASSERT_EQUAL(l.n, 0);
+	cv_strlist_free(&l);
+}
+
 int
 main(void)
 {
 	static const struct cu_test tests[] = {
+		{ "comma lists", test_strlist_split },
 		{ "defaults", test_defaults },
 		{ "file syntax", test_file },
 		{ "errors name key and line", test_errors },
