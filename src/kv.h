@@ -17,6 +17,7 @@
 /* kv_err.c */
 int	 kv_err_status(enum cv_err);
 const char *kv_err_code(enum cv_err);
+unsigned kv_err_retry_after(enum cv_err);
 enum cv_err kv_err_set(struct cv_resp *, enum cv_err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 kv_err_finish(struct cv_resp *);

@@ -55,6 +55,9 @@ enum cv_err
 kv_json_health(struct cv_resp *resp, bool db_ok)
 {
 
+	/* The same Retry-After as any other request's 503 (kv_err.c). */
+	if (!db_ok)
+		resp->retry_after = kv_err_retry_after(CV_ERR_UNAVAILABLE);
 	return kv_json_set(resp, db_ok ? 200 : 503,
 	    json_pack("{s:s, s:s}", "status", db_ok ? "ok" : "unavailable",
 	    "database", db_ok ? "ok" : "unreachable"));
@@ -71,7 +74,7 @@ kv_json_ready(struct cv_resp *resp, bool db_ok, bool master_ok)
 	bool	 ok = db_ok && master_ok;
 
 	if (!ok)
-		resp->retry_after = 1;	/* as any other 503 (kv_err.c) */
+		resp->retry_after = kv_err_retry_after(CV_ERR_UNAVAILABLE);
 	return kv_json_set(resp, ok ? 200 : 503,
 	    json_pack("{s:s, s:s, s:s}", "status", ok ? "ok" : "unavailable",
 	    "database", db_ok ? "ok" : "unreachable",

@@ -66,8 +66,16 @@ worker_serve(FCGX_Request *fr, const struct cv_ctx *ctx,
 	if (er != CV_OK) {
 		kv_err_set(&resp, er, "The request is malformed.");
 		kv_err_finish(&resp);
-	} else
+	} else {
+		/*
+		 * All the database work of one request (vault, token, the
+		 * handler's statements, the audit record) shares one
+		 * deadline: request_timeout + a grace, then 503.
+		 */
+		store_deadline(ctx->store, true);
 		route_dispatch(&req, &resp, ctx);
+		store_deadline(ctx->store, false);
+	}
 	http_resp_write(fr->out, &req, &resp);
 
 	/* The access log names the vault and the path, never a token. */

@@ -14,6 +14,7 @@ struct store;
 /* store_db.c: connection, transactions, migrations */
 struct store *store_new(const char *);
 void	 store_set_timeout(struct store *, unsigned);
+void	 store_deadline(struct store *, bool);
 void	 store_free(struct store *);
 enum cv_err store_connect(struct store *);
 bool	 store_ping(struct store *);

@@ -5,9 +5,18 @@
  * One connection per process, opened after fork().  Every statement is
  * prepared once per connection, on first use, and again after a reconnect
  * (openradtool's stmts[STMT__MAX]); parameters always go out of line.
+ *
+ * No wait for the database is unbounded (README, request_timeout): the
+ * connection is made and used with libpq's asynchronous calls and poll(2),
+ * so that a server that stopped answering without closing the connection
+ * (frozen, or its host or network gone) costs a request at most its
+ * deadline, not the kernel's quarter of an hour of retransmissions.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -907,6 +916,26 @@ static const char *const stmts[STMT__MAX] = {
 	"JOIN vaults v ON v.id = c.vault_id ORDER BY p.created_at, p.id",
 };
 
+/*
+ * Seconds a statement may wait beyond request_timeout (statement_timeout)
+ * before certvault stops waiting: enough for PostgreSQL's own cancel to
+ * arrive first (57014, the connection kept), so that only a server that
+ * does not answer at all costs the connection.
+ */
+#define STORE_GRACE		2
+
+/*
+ * Connection defaults; database_url may override each.  connect_timeout
+ * bounds a connection attempt (the whole of it: certvault applies it
+ * itself, with poll(2), to all hosts of the URL together).  The TCP
+ * settings find a dead server while a connection is idle or a request is
+ * unanswered: a keepalive probe after 10 s of silence, then every 2 s,
+ * the connection given up after 3 unanswered (16 s) or when data sent
+ * stays unacknowledged for 10 s (tcp_user_timeout).  None of them
+ * applies to a unix socket, where the peer cannot vanish unnoticed.
+ */
+#define STORE_CONNECT_TIMEOUT	"3"
+
 struct store {
 	PGconn		*conn;
 	char		*conninfo;
@@ -915,7 +944,69 @@ struct store {
 	time_t		 last_complaint;	/* rate-limits outage logs */
 	char		*last_error;	/* why the last connect failed */
 	char		 options[64];	/* server options: statement_timeout */
+	unsigned	 timeout;	/* request_timeout, seconds; 0: none */
+	int64_t		 deadline;	/* request's end (mono_ms); 0: none */
 };
+
+static void	store_drop(struct store *);
+
+/* Milliseconds of CLOCK_MONOTONIC: deadlines do not move with the clock. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until fd is ready for events or the time is end (mono_ms; -1: no
+ * end).  Return 1 when ready (or in error: the caller's next libpq call
+ * says which), 0 at end, -1 if poll itself failed.  A signal does not
+ * cut the wait short: the statement is finished first (the stop flags
+ * are looked at between statements).
+ */
+static int
+store_poll(int fd, short events, int64_t end)
+{
+	struct pollfd	 pfd;
+	int64_t		 left;
+	int		 n;
+
+	if (fd < 0)
+		return 1;
+	for (;;) {
+		left = -1;
+		if (end >= 0 && (left = end - mono_ms()) <= 0)
+			return 0;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * When the wait for a statement starting now must end (mono_ms; -1:
+ * never): request_timeout plus STORE_GRACE, and never past the deadline
+ * of the request.
+ */
+static int64_t
+store_wait_end(const struct store *st)
+{
+	int64_t	 end = -1;
+
+	if (st->timeout != 0)
+		end = mono_ms() + (int64_t)(st->timeout + STORE_GRACE) * 1000;
+	if (st->deadline != 0 && (end < 0 || st->deadline < end))
+		end = st->deadline;
+	return end;
+}
 
 /* The conninfo is kept; nothing connects until the first statement. */
 struct store *
@@ -939,8 +1030,7 @@ store_free(struct store *st)
 
 	if (st == NULL)
 		return;
-	if (st->conn != NULL)
-		PQfinish(st->conn);
+	store_drop(st);
 	free(st->conninfo);
 	free(st->last_error);
 	free(st);
@@ -973,6 +1063,7 @@ void
 store_set_timeout(struct store *st, unsigned seconds)
 {
 
+	st->timeout = seconds;
 	if (seconds == 0)
 		st->options[0] = '\0';
 	else
@@ -981,44 +1072,179 @@ store_set_timeout(struct store *st, unsigned seconds)
 }
 
 /*
+ * Bound every wait of st, from now until the next call, by the request's
+ * deadline: request_timeout + STORE_GRACE seconds from now (on), or lift
+ * that bound (off; each statement is then bounded on its own).  Once the
+ * deadline has passed, statements fail at once with CV_ERR_TIMEOUT, so a
+ * request never waits for the database much longer than request_timeout
+ * in all, however many statements it runs.
+ */
+void
+store_deadline(struct store *st, bool on)
+{
+
+	st->deadline = 0;
+	if (on && st->timeout != 0)
+		st->deadline = mono_ms() +
+		    (int64_t)(st->timeout + STORE_GRACE) * 1000;
+}
+
+/* Whether the request's deadline has passed. */
+static bool
+store_late(const struct store *st)
+{
+
+	return st->deadline != 0 && mono_ms() >= st->deadline;
+}
+
+/* Close st's connection without waiting for the server. */
+static void
+store_drop(struct store *st)
+{
+
+	if (st->conn == NULL)
+		return;
+	/* The goodbye message must not block on a full socket buffer. */
+	(void)PQsetnonblocking(st->conn, 1);
+	PQfinish(st->conn);
+	st->conn = NULL;
+}
+
+/* The connect_timeout conn was made with, in ms (libpq's rules); 0: none. */
+static int64_t
+store_connect_ms(PGconn *conn)
+{
+	PQconninfoOption	*opts, *o;
+	long			 s = 0;
+
+	if ((opts = PQconninfo(conn)) == NULL)
+		return 0;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 &&
+		    o->val != NULL)
+			s = strtol(o->val, NULL, 10);
+	PQconninfoFree(opts);
+	if (s <= 0)
+		return 0;
+	return (s < 2 ? 2 : s) * 1000;	/* libpq: 1 means 2 */
+}
+
+/*
  * Connect if not connected.  The configured string is expanded last so
- * that anything it says wins over our defaults (a short connect_timeout,
- * so that requests during an outage fail fast instead of hanging).
+ * that anything it says wins over our defaults (STORE_CONNECT_TIMEOUT and
+ * the TCP settings above, so that requests during an outage fail fast
+ * instead of hanging).  The attempt ends at connect_timeout or at the
+ * request's deadline, whichever comes first.
  */
 enum cv_err
 store_connect(struct store *st)
 {
 	const char *const keys[] = { "connect_timeout",
-	    "fallback_application_name", "options", "dbname", NULL };
-	const char	*vals[] = { "3", "certvault", st->options, st->conninfo,
-	    NULL };
+	    "fallback_application_name", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "options", "dbname", NULL };
+	const char	*vals[] = { STORE_CONNECT_TIMEOUT, "certvault", "1",
+	    "10", "2", "3", "10000", st->options, st->conninfo, NULL };
+	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+	int64_t		 end, ms;
 	time_t		 now;
+	const char	*why;
+	int		 r = 1;
 
 	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
 		return CV_OK;
-	if (st->conn != NULL)
-		PQfinish(st->conn);
+	store_drop(st);
 	memset(st->prepared, 0, sizeof(st->prepared));
 	st->in_tx = false;
-	st->conn = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(st->conn) == CONNECTION_OK) {
+	if (store_late(st))
+		return CV_ERR_TIMEOUT;
+	if ((st->conn = PQconnectStartParams(keys, vals, 1)) == NULL)
+		fatal("out of memory");
+	end = st->deadline != 0 ? st->deadline : -1;
+	if ((ms = store_connect_ms(st->conn)) != 0 &&
+	    (end < 0 || mono_ms() + ms < end))
+		end = mono_ms() + ms;
+	/* libpq's loop: wait for what the last step asked for, step again. */
+	while (PQstatus(st->conn) != CONNECTION_BAD &&
+	    ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+		r = store_poll(PQsocket(st->conn), ps ==
+		    PGRES_POLLING_READING ? POLLIN : POLLOUT, end);
+		if (r <= 0)
+			break;
+		ps = PQconnectPoll(st->conn);
+	}
+	if (r > 0 && PQstatus(st->conn) == CONNECTION_OK &&
+	    PQsetnonblocking(st->conn, 1) == 0) {
 		if (st->last_complaint != 0)
 			log_info("database connection restored");
 		st->last_complaint = 0;
 		return CV_OK;
 	}
 	metrics_db_error(METRICS_DB_UNAVAILABLE);
+	why = r == 0 ? "timeout expired" : r < 0 ? "poll failed" :
+	    PQerrorMessage(st->conn);
 	now = time(NULL);
 	if (now - st->last_complaint >= 10) {
-		log_warnx("could not connect to database: %s",
-		    PQerrorMessage(st->conn));
+		log_warnx("could not connect to database: %s", why);
 		st->last_complaint = now;
 	}
 	free(st->last_error);
-	st->last_error = cv_strdup(PQerrorMessage(st->conn));
-	PQfinish(st->conn);
-	st->conn = NULL;
+	st->last_error = cv_strdup(why);
+	store_drop(st);
 	return CV_ERR_UNAVAILABLE;
+}
+
+/*
+ * The result of the command just sent on st's connection: send what is
+ * left of it, then read until libpq holds the whole answer, never waiting
+ * past end.  As PQexec, the last result is kept, or the first error.
+ * NULL when the connection failed (store_error says so), or with *late
+ * set when end came first: the server did not answer in time, so the
+ * connection is dropped (a cancel request would need a new connection to
+ * the same silent server), and the server rolls back what it was doing
+ * when it notices.
+ */
+static PGresult *
+store_result(struct store *st, int64_t end, bool *late)
+{
+	PGconn		*c = st->conn;
+	PGresult	*res, *keep = NULL;
+	int		 f = 0, r;
+
+	*late = false;
+	for (;;) {
+		while ((f = PQflush(c)) == 1 || (f == 0 && PQisBusy(c))) {
+			r = store_poll(PQsocket(c),
+			    POLLIN | (f == 1 ? POLLOUT : 0), end);
+			if (r == 0) {
+				*late = true;
+				PQclear(keep);
+				store_drop(st);
+				return NULL;
+			}
+			if (r < 0 || PQconsumeInput(c) == 0)
+				break;
+		}
+		if (f < 0) {
+			/* Nothing more can be sent: the connection is gone. */
+			PQclear(keep);
+			keep = NULL;
+			break;
+		}
+		/* Not busy, or the connection failed: this does not block. */
+		if ((res = PQgetResult(c)) == NULL)
+			break;
+		if (keep != NULL &&
+		    PQresultStatus(keep) == PGRES_FATAL_ERROR)
+			PQclear(res);
+		else {
+			PQclear(keep);
+			keep = res;
+		}
+		if (PQstatus(c) == CONNECTION_BAD)
+			break;
+	}
+	return keep;
 }
 
 /*
@@ -1063,6 +1289,30 @@ store_error(struct store *st, const PGresult *res, enum stmt s)
 	return CV_ERR_INTERNAL;
 }
 
+/*
+ * Wait for the answer to what was just sent (sent: whether libpq took it)
+ * on st's connection, until end.  *out is the result, whatever its status
+ * (NULL if none came); CV_ERR_TIMEOUT if the server did not answer in
+ * time, CV_ERR_UNAVAILABLE (through store_error) if the connection broke.
+ */
+static enum cv_err
+store_wait(struct store *st, enum stmt s, int sent, int64_t end,
+    PGresult **out)
+{
+	bool	 late = false;
+
+	*out = NULL;
+	if (sent)
+		*out = store_result(st, end, &late);
+	if (late) {
+		metrics_db_error(METRICS_DB_TIMEOUT);
+		log_warnx("statement %d: no answer from the database within "
+		    "request_timeout; connection dropped", (int)s);
+		return CV_ERR_TIMEOUT;
+	}
+	return *out == NULL ? store_error(st, NULL, s) : CV_OK;
+}
+
 static enum cv_err
 store_exec_once(struct store *st, enum stmt s, const struct store_params *p,
     PGresult **out)
@@ -1071,12 +1321,28 @@ store_exec_once(struct store *st, enum stmt s, const struct store_params *p,
 	char		 name[16];
 	ExecStatusType	 rs;
 	enum cv_err	 er;
+	int64_t		 end;
 
+	/*
+	 * A transaction whose connection is gone is lost: its remaining
+	 * statements must not run, least of all on a new connection
+	 * outside of it.  The caller rolls back (a no-op) and says so.
+	 */
+	if (st->in_tx && (st->conn == NULL ||
+	    PQstatus(st->conn) != CONNECTION_OK))
+		return store_error(st, NULL, s);
+	if (store_late(st))
+		return CV_ERR_TIMEOUT;
 	if ((er = store_connect(st)) != CV_OK)
 		return er;
+	end = store_wait_end(st);
 	snprintf(name, sizeof(name), "s%d", (int)s);
 	if (!st->prepared[s]) {
-		res = PQprepare(st->conn, name, stmts[s], 0, NULL);
+		if ((er = store_wait(st, s, PQsendPrepare(st->conn, name,
+		    stmts[s], 0, NULL), end, &res)) != CV_OK) {
+			PQclear(res);
+			return er;
+		}
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			er = store_error(st, res, s);
 			PQclear(res);
@@ -1085,9 +1351,13 @@ store_exec_once(struct store *st, enum stmt s, const struct store_params *p,
 		PQclear(res);
 		st->prepared[s] = true;
 	}
-	res = PQexecPrepared(st->conn, name, p == NULL ? 0 : p->n,
-	    p == NULL ? NULL : p->values, p == NULL ? NULL : p->lengths,
-	    p == NULL ? NULL : p->formats, 0);
+	if ((er = store_wait(st, s, PQsendQueryPrepared(st->conn, name,
+	    p == NULL ? 0 : p->n, p == NULL ? NULL : p->values,
+	    p == NULL ? NULL : p->lengths, p == NULL ? NULL : p->formats, 0),
+	    end, &res)) != CV_OK) {
+		PQclear(res);
+		return er;
+	}
 	rs = PQresultStatus(res);
 	if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
 		er = store_error(st, res, s);
@@ -1115,8 +1385,7 @@ store_exec(struct store *st, enum stmt s, const struct store_params *p,
 	*out = NULL;
 	er = store_exec_once(st, s, p, out);
 	if (er == CV_ERR_UNAVAILABLE && !in_tx && st->conn != NULL) {
-		PQfinish(st->conn);
-		st->conn = NULL;
+		store_drop(st);
 		er = store_exec_once(st, s, p, out);
 	}
 	return er;
@@ -1263,14 +1532,24 @@ store_ping(struct store *st)
 	return writable;
 }
 
+/* BEGIN, COMMIT or ROLLBACK, bounded as any statement. */
 static enum cv_err
 store_simple(struct store *st, const char *sql)
 {
 	PGresult	*res;
-	enum cv_err	 er = CV_OK;
+	enum cv_err	 er;
 
-	res = PQexec(st->conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (st->conn == NULL)
+		return store_error(st, NULL, STMT__MAX);
+	if (store_late(st)) {
+		/* Unsent, a COMMIT would leave the transaction open. */
+		if (st->in_tx)
+			store_drop(st);
+		return CV_ERR_TIMEOUT;
+	}
+	er = store_wait(st, STMT__MAX, PQsendQuery(st->conn, sql),
+	    store_wait_end(st), &res);
+	if (er == CV_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
 		er = store_error(st, res, STMT__MAX);
 	PQclear(res);
 	return er;
@@ -1311,9 +1590,16 @@ store_rollback(struct store *st)
 
 	if (!st->in_tx)
 		return;
+	/*
+	 * A connection on which ROLLBACK cannot be said (the deadline has
+	 * passed, or the server did not take it) is closed instead, which
+	 * rolls back too: it must not carry the transaction on into the
+	 * next request.
+	 */
+	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK &&
+	    store_simple(st, "ROLLBACK") != CV_OK)
+		store_drop(st);
 	st->in_tx = false;
-	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
-		(void)store_simple(st, "ROLLBACK");
 }
 
 /* Whether migration file name has been applied. */

@@ -75,12 +75,56 @@ test_body(void)
 	CU_ASSERT_PTR_NULL(resp.body);
 }
 
+/* Retry-After: 503s and 429s say when to come back, nothing else does. */
+static void
+test_retry_after(void)
+{
+	struct cv_resp	 resp;
+	int		 i;
+
+	for (i = 1; i < CV_ERR__MAX; i++) {
+		if (kv_err_status((enum cv_err)i) == 503 ||
+		    kv_err_status((enum cv_err)i) == 429) {
+			CU_ASSERT(kv_err_retry_after((enum cv_err)i) > 0);
+		} else {
+			CU_ASSERT_EQUAL(kv_err_retry_after((enum cv_err)i), 0);
+		}
+	}
+	CU_ASSERT_EQUAL(kv_err_retry_after(CV_ERR_UNAVAILABLE), 2);
+	CU_ASSERT_EQUAL(kv_err_retry_after(CV_ERR_TIMEOUT), 2);
+
+	memset(&resp, 0, sizeof(resp));
+	kv_err_set(&resp, CV_ERR_UNAVAILABLE, NULL);
+	CU_ASSERT_EQUAL(resp.retry_after, 2);
+	/* An error that replaces it does not keep its Retry-After. */
+	kv_err_set(&resp, CV_ERR_INTERNAL, NULL);
+	CU_ASSERT_EQUAL(resp.retry_after, 0);
+	/* A rate limit's own, longer wait is kept. */
+	resp.retry_after = 7;
+	kv_err_set(&resp, CV_ERR_THROTTLED, NULL);
+	CU_ASSERT_EQUAL(resp.retry_after, 7);
+	cv_resp_free(&resp);
+
+	/* /healthz's 503 carries the same. */
+	memset(&resp, 0, sizeof(resp));
+	kv_json_health(&resp, false);
+	CU_ASSERT_EQUAL(resp.status, 503);
+	CU_ASSERT_EQUAL(resp.retry_after, 2);
+	cv_resp_free(&resp);
+	memset(&resp, 0, sizeof(resp));
+	kv_json_health(&resp, true);
+	CU_ASSERT_EQUAL(resp.status, 200);
+	CU_ASSERT_EQUAL(resp.retry_after, 0);
+	cv_resp_free(&resp);
+}
+
 int
 main(void)
 {
 	static const struct cu_test tests[] = {
 		{ "status and code table", test_table },
 		{ "error body", test_body },
+		{ "Retry-After", test_retry_after },
 	};
 
 	return CU_RUN("kv_err", tests);
