@@ -347,7 +347,7 @@ enum cv_err store_pool_take(struct store *, const char *,
 	    struct store_pooled *, bool *);
 enum cv_err store_pool_count(struct store *, const char *, int64_t *);
 enum cv_err store_pool_put(struct store *, const struct cv_keyspec *,
-	    const struct store_pooled *);
+	    const struct store_pooled *, int64_t, bool *);
 
 /*
  * store_audit.c: the audit log.

@@ -757,10 +757,21 @@ static const char *const stmts[STMT__MAX] = {
 	"seal_nonce, master_key_id",
 	[STMT_POOL_COUNT] =
 	"SELECT count(*) AS n FROM key_pool WHERE key_spec = $1",
+	/*
+	 * STMT_POOL_LOCK: one refill of key type $1 at a time, on any host,
+	 * until the transaction ends; STMT_POOL_PUT then sees every key
+	 * another worker added before it.
+	 */
+	[STMT_POOL_LOCK] =
+	"SELECT pg_advisory_xact_lock(hashtext('certvault key pool ' || $1))",
+	/* STMT_POOL_PUT: the key, only while type $9 has fewer than $10. */
 	[STMT_POOL_PUT] =
 	"INSERT INTO key_pool (key_uid, kty, key_size, curve, public_key, "
 	"sealed_private_key, seal_nonce, master_key_id) "
-	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8)",
+	"SELECT $1::uuid, $2::text, $3::integer, $4::text, $5::bytea, "
+	"$6::bytea, $7::bytea, $8::text "
+	"WHERE (SELECT count(*) FROM key_pool WHERE key_spec = $9::text) < "
+	"$10::bigint",
 	/*
 	 * STMT_AUDIT_INSERT: one audit record (a vault given by name only
 	 * is looked up); what the client sent is cut to the columns'

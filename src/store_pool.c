@@ -85,15 +85,32 @@ store_pool_count(struct store *st, const char *spec, int64_t *n)
 	return CV_OK;
 }
 
-/* Add key k, of type spec, sealed, to the pool. */
+/*
+ * Add key k, of type spec, sealed, to the pool if it holds fewer than
+ * size keys of that type; *added says whether it went in.  Counting and
+ * adding happen under a lock per type (STMT_POOL_LOCK) in one
+ * transaction, so that workers on any number of hosts, each with its own
+ * count from before it generated its key, never take the pool past size
+ * (a key that finds the pool full is dropped: it was never given out).
+ * A worker killed at any point leaves the key either in the pool, whole,
+ * or nowhere.
+ */
 enum cv_err
 store_pool_put(struct store *st, const struct cv_keyspec *spec,
-    const struct store_pooled *k)
+    const struct store_pooled *k, int64_t size, bool *added)
 {
 	PGresult		*res;
 	struct store_params	 p = { 0 };
 	enum cv_err		 er;
 
+	*added = false;
+	if ((er = store_begin(st)) != CV_OK)
+		return er;
+	store_param_text(&p, crypto_keyspec_name(spec));
+	if ((er = store_exec(st, STMT_POOL_LOCK, &p, &res)) != CV_OK)
+		goto out;
+	PQclear(res);
+	p.n = 0;
 	store_param_text(&p, k->key_uid);
 	store_param_text(&p, spec->kty == CV_KTY_RSA ? "RSA" : "EC");
 	store_param_int(&p, spec->bits);
@@ -104,7 +121,15 @@ store_pool_put(struct store *st, const struct cv_keyspec *spec,
 	store_param_bytes(&p, k->sealed.data, (int)k->sealed.len);
 	store_param_bytes(&p, k->nonce, sizeof(k->nonce));
 	store_param_text(&p, k->master_key_id);
-	if ((er = store_exec(st, STMT_POOL_PUT, &p, &res)) == CV_OK)
-		PQclear(res);
+	store_param_text(&p, crypto_keyspec_name(spec));
+	store_param_int(&p, size);
+	if ((er = store_exec(st, STMT_POOL_PUT, &p, &res)) != CV_OK)
+		goto out;
+	*added = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if ((er = store_commit(st)) != CV_OK)
+		*added = false;
+out:
+	store_rollback(st);
 	return er;
 }

@@ -4,8 +4,10 @@
  * sealed ahead, so that a create takes one instead of waiting for an RSA
  * key (cert_make).  SPDX-License-Identifier: ISC
  *
- * Several workers may top up at once and overshoot by a few keys; every
- * key is used once and a spare one costs nothing but a row.
+ * Several workers may top up at once, on any number of hosts: a key goes
+ * in only while its type is short (store_pool_put), so the pool never
+ * grows past key_pool_size; a worker that lost the race has generated
+ * one key for nothing and stops topping up that type for this pass.
  */
 #include "config.h"
 
@@ -60,29 +62,35 @@ worker_pool_setup(const char *types, unsigned size, char **err)
 	return CV_OK;
 }
 
-/* Generate, seal and store one key of type spec. */
+/* Generate, seal and store one key of type spec, unless it is full. */
 static enum cv_err
 pool_add(struct store *st, const struct cv_master *m,
-    const struct cv_keyspec *spec)
+    const struct cv_keyspec *spec, bool *added)
 {
 	struct store_pooled	 k;
 	struct cv_bytes		 priv = { NULL, 0 };
 	enum cv_err		 er;
 
+	*added = false;
 	memset(&k, 0, sizeof(k));
 	if ((er = crypto_key_generate(spec, &priv, &k.pub)) == CV_OK &&
 	    (er = crypto_random_uuid(k.key_uid)) == CV_OK &&
 	    (er = crypto_seal(m, &priv, k.key_uid, &k.sealed, k.nonce)) ==
 	    CV_OK) {
 		k.master_key_id = cv_strdup(m->id);
-		er = store_pool_put(st, spec, &k);
+		er = store_pool_put(st, spec, &k, pool_size, added);
 	}
 	cv_bytes_free(&priv);
 	store_pooled_free(&k);
 	return er;
 }
 
-/* The job: top up each type, at most POOL_PER_PASS keys in all. */
+/*
+ * The job: top up each type, at most POOL_PER_PASS keys in all; *done
+ * counts the keys that went in.  The count is read again before each
+ * key, so that little is generated for a pool another worker has filled
+ * meanwhile.
+ */
 enum cv_err
 worker_pool_run(struct store *st, int *done)
 {
@@ -90,19 +98,24 @@ worker_pool_run(struct store *st, int *done)
 	int64_t			 n;
 	size_t			 i;
 	enum cv_err		 er;
+	bool			 added;
 
 	*done = 0;
 	if (pool_ntypes == 0 || (m = worker_issue_master()) == NULL)
 		return CV_OK;
-	for (i = 0; i < pool_ntypes; i++) {
-		if ((er = store_pool_count(st, crypto_keyspec_name(
-		    &pool_types[i]), &n)) != CV_OK)
-			return er;
-		for (; n < (int64_t)pool_size && *done < POOL_PER_PASS; n++) {
-			if ((er = pool_add(st, m, &pool_types[i])) != CV_OK)
+	for (i = 0; i < pool_ntypes; i++)
+		while (*done < POOL_PER_PASS) {
+			if ((er = store_pool_count(st, crypto_keyspec_name(
+			    &pool_types[i]), &n)) != CV_OK)
 				return er;
+			if (n >= (int64_t)pool_size)
+				break;
+			if ((er = pool_add(st, m, &pool_types[i], &added)) !=
+			    CV_OK)
+				return er;
+			if (!added)
+				break;
 			(*done)++;
 		}
-	}
 	return CV_OK;
 }
