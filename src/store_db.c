@@ -6,11 +6,12 @@
  * prepared once per connection, on first use, and again after a reconnect
  * (openradtool's stmts[STMT__MAX]); parameters always go out of line.
  *
- * No wait for the database is unbounded (README, request_timeout): the
- * connection is made and used with libpq's asynchronous calls and poll(2),
- * so that a server that stopped answering without closing the connection
- * (frozen, or its host or network gone) costs a request at most its
- * deadline, not the kernel's quarter of an hour of retransmissions.
+ * No wait for the database is unbounded (README, request_timeout): a
+ * connection attempt ends at connect_timeout, and statements are sent and
+ * waited for with libpq's asynchronous calls and poll(2), so that a
+ * server that stopped answering without closing the connection (frozen,
+ * or its host or network gone) costs a request at most its deadline, not
+ * the kernel's quarter of an hour of retransmissions.
  */
 #include "config.h"
 
@@ -937,8 +938,7 @@ static const char *const stmts[STMT__MAX] = {
 
 /*
  * Connection defaults; database_url may override each.  connect_timeout
- * bounds a connection attempt (the whole of it: certvault applies it
- * itself, with poll(2), to all hosts of the URL together).  The TCP
+ * bounds a connection attempt to each host (libpq's rule).  The TCP
  * settings find a dead server while a connection is idle or a request is
  * unanswered: a keepalive probe after 10 s of silence, then every 2 s,
  * the connection given up after 3 unanswered (16 s) or when data sent
@@ -1086,9 +1086,10 @@ store_set_timeout(struct store *st, unsigned seconds)
  * Bound every wait of st, from now until the next call, by the request's
  * deadline: request_timeout + STORE_GRACE seconds from now (on), or lift
  * that bound (off; each statement is then bounded on its own).  Once the
- * deadline has passed, statements fail at once with CV_ERR_TIMEOUT, so a
- * request never waits for the database much longer than request_timeout
- * in all, however many statements it runs.
+ * deadline has passed, statements fail at once with CV_ERR_TIMEOUT and no
+ * connection is attempted, so a request waits for the database about
+ * request_timeout in all, however many statements it runs (a connection
+ * attempt begun before the deadline may end up to connect_timeout later).
  */
 void
 store_deadline(struct store *st, bool on)
@@ -1121,31 +1122,15 @@ store_drop(struct store *st)
 	st->conn = NULL;
 }
 
-/* The connect_timeout conn was made with, in ms (libpq's rules); 0: none. */
-static int64_t
-store_connect_ms(PGconn *conn)
-{
-	PQconninfoOption	*opts, *o;
-	long			 s = 0;
-
-	if ((opts = PQconninfo(conn)) == NULL)
-		return 0;
-	for (o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "connect_timeout") == 0 &&
-		    o->val != NULL)
-			s = strtol(o->val, NULL, 10);
-	PQconninfoFree(opts);
-	if (s <= 0)
-		return 0;
-	return (s < 2 ? 2 : s) * 1000;	/* libpq: 1 means 2 */
-}
-
 /*
  * Connect if not connected.  The configured string is expanded last so
  * that anything it says wins over our defaults (STORE_CONNECT_TIMEOUT and
  * the TCP settings above, so that requests during an outage fail fast
- * instead of hanging).  The attempt ends at connect_timeout or at the
- * request's deadline, whichever comes first.
+ * instead of hanging).  The connection is made with libpq's blocking
+ * call, which applies connect_timeout to each host of a multi-host URL in
+ * turn and moves on to the next (a failover to a standby whose primary's
+ * address no longer answers at all); no attempt begins once the request's
+ * deadline has passed.
  */
 enum cv_err
 store_connect(struct store *st)
@@ -1156,11 +1141,7 @@ store_connect(struct store *st)
 	    "options", "dbname", NULL };
 	const char	*vals[] = { STORE_CONNECT_TIMEOUT, "certvault", "1",
 	    "10", "2", "3", "10000", st->options, st->conninfo, NULL };
-	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-	int64_t		 end, ms;
 	time_t		 now;
-	const char	*why;
-	int		 r = 1;
 
 	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
 		return CV_OK;
@@ -1169,22 +1150,8 @@ store_connect(struct store *st)
 	st->in_tx = false;
 	if (store_late(st))
 		return CV_ERR_TIMEOUT;
-	if ((st->conn = PQconnectStartParams(keys, vals, 1)) == NULL)
-		fatal("out of memory");
-	end = st->deadline != 0 ? st->deadline : -1;
-	if ((ms = store_connect_ms(st->conn)) != 0 &&
-	    (end < 0 || mono_ms() + ms < end))
-		end = mono_ms() + ms;
-	/* libpq's loop: wait for what the last step asked for, step again. */
-	while (PQstatus(st->conn) != CONNECTION_BAD &&
-	    ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
-		r = store_poll(PQsocket(st->conn), ps ==
-		    PGRES_POLLING_READING ? POLLIN : POLLOUT, end);
-		if (r <= 0)
-			break;
-		ps = PQconnectPoll(st->conn);
-	}
-	if (r > 0 && PQstatus(st->conn) == CONNECTION_OK &&
+	st->conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(st->conn) == CONNECTION_OK &&
 	    PQsetnonblocking(st->conn, 1) == 0) {
 		if (st->last_complaint != 0)
 			log_info("database connection restored");
@@ -1192,15 +1159,14 @@ store_connect(struct store *st)
 		return CV_OK;
 	}
 	metrics_db_error(METRICS_DB_UNAVAILABLE);
-	why = r == 0 ? "timeout expired" : r < 0 ? "poll failed" :
-	    PQerrorMessage(st->conn);
 	now = time(NULL);
 	if (now - st->last_complaint >= 10) {
-		log_warnx("could not connect to database: %s", why);
+		log_warnx("could not connect to database: %s",
+		    PQerrorMessage(st->conn));
 		st->last_complaint = now;
 	}
 	free(st->last_error);
-	st->last_error = cv_strdup(why);
+	st->last_error = cv_strdup(PQerrorMessage(st->conn));
 	store_drop(st);
 	return CV_ERR_UNAVAILABLE;
 }
@@ -1220,7 +1186,7 @@ store_result(struct store *st, int64_t end, bool *late)
 {
 	PGconn		*c = st->conn;
 	PGresult	*res, *keep = NULL;
-	int		 f = 0, r;
+	int		 f = 0, r = 1;
 
 	*late = false;
 	for (;;) {
@@ -1233,14 +1199,17 @@ store_result(struct store *st, int64_t end, bool *late)
 				store_drop(st);
 				return NULL;
 			}
-			if (r < 0 || PQconsumeInput(c) == 0)
+			if (r < 0)
+				break;
+			/* On failure PQgetResult reports it, at once. */
+			if (PQconsumeInput(c) == 0)
 				break;
 		}
-		if (f < 0) {
-			/* Nothing more can be sent: the connection is gone. */
+		if (f < 0 || r < 0) {
+			/* Nothing more can be sent or waited for. */
 			PQclear(keep);
-			keep = NULL;
-			break;
+			store_drop(st);
+			return NULL;
 		}
 		/* Not busy, or the connection failed: this does not block. */
 		if ((res = PQgetResult(c)) == NULL)
