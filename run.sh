@@ -74,6 +74,8 @@ certvault is running.
   CA file    $CV_CERT
   env file   $ENV_FILE
   logs       $CV_LOG_DIR/
+  operators  $CV_URL/status (HTML), $CV_URL/metrics (Prometheus), from this host only
+  health     $CV_URL/healthz/ready, $CV_URL/healthz/live
   database   psql "\$CERTVAULT_DATABASE_URL"   (after: . $ENV_FILE)
 
 Try:
