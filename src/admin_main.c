@@ -270,7 +270,7 @@ admin_audit(struct store *st, const char *vault, const char *op,
 	a.object_type = type;
 	a.object_name = name;
 	a.outcome = "success";
-	if (store_audit(st, &a) != CV_OK)
+	if (store_audit(st, &a, NULL) != CV_OK)
 		fprintf(stderr, "certvault-admin: warning: %s of %s is not in "
 		    "the audit log\n", op, name);
 }

@@ -336,33 +336,68 @@ route_json_type(const char *ct)
 }
 
 /*
- * The audit record of a request to audited route r, answered with resp:
- * written after the handler's own transaction, in a statement of its
- * own; a failure to write it is logged, the answer stands.
+ * The audit record of a request to audited route r: outcome 'started'
+ * while resp is NULL, else as resp answers.
  */
 static void
-route_audit(const struct cv_req *req, const struct cv_resp *resp,
-    const struct route *r, struct store *st)
+route_audit_record(const struct cv_req *req, const struct cv_resp *resp,
+    const struct route *r, struct store_audit *a)
+{
+
+	memset(a, 0, sizeof(*a));
+	a->vault_id = req->vault.id;
+	a->vault_name = req->vault.name;
+	a->actor = "token";
+	a->token_id = req->token_id;
+	a->remote_addr = req->remote_addr;
+	a->client_request_id = req->client_request_id;
+	a->operation = r->audit;
+	a->object_type = r->object;
+	a->object_name = req->argsz > 0 ? req->args[0] : NULL;
+	a->object_version = req->argsz > 1 && req->args[1][0] != '\0' ?
+	    req->args[1] : NULL;
+	if (resp == NULL) {
+		a->outcome = "started";
+		return;
+	}
+	a->outcome = resp->status < 400 ? "success" : resp->status == 401 ||
+	    resp->status == 403 ? "denied" : "error";
+	a->http_status = resp->status;
+	a->error_code = resp->err != CV_OK ? kv_err_code(resp->err) : NULL;
+}
+
+/*
+ * Before an audited handler runs: its record, outcome 'started', so that
+ * no change and no key export happens off the record, even if this
+ * process dies before it can say how the request ended.  *id is the row.
+ */
+static enum cv_err
+route_audit_start(const struct cv_req *req, const struct route *r,
+    struct store *st, int64_t *id)
 {
 	struct store_audit	 a;
 
-	memset(&a, 0, sizeof(a));
-	a.vault_id = req->vault.id;
-	a.vault_name = req->vault.name;
-	a.actor = "token";
-	a.token_id = req->token_id;
-	a.remote_addr = req->remote_addr;
-	a.client_request_id = req->client_request_id;
-	a.operation = r->audit;
-	a.object_type = r->object;
-	a.object_name = req->argsz > 0 ? req->args[0] : NULL;
-	a.object_version = req->argsz > 1 && req->args[1][0] != '\0' ?
-	    req->args[1] : NULL;
-	a.outcome = resp->status < 400 ? "success" : resp->status == 401 ||
-	    resp->status == 403 ? "denied" : "error";
-	a.http_status = resp->status;
-	a.error_code = resp->err != CV_OK ? kv_err_code(resp->err) : NULL;
-	if (store_audit(st, &a) != CV_OK)
+	route_audit_record(req, NULL, r, &a);
+	return store_audit(st, &a, id);
+}
+
+/*
+ * The outcome of a request to audited route r, answered with resp: the
+ * row route_audit_start wrote (id), or a new row for a request refused
+ * before its handler (id 0).  A failure to write it is logged, the answer
+ * stands (the 'started' row, if any, remains).
+ */
+static void
+route_audit(const struct cv_req *req, const struct cv_resp *resp,
+    const struct route *r, struct store *st, int64_t id)
+{
+	struct store_audit	 a;
+	enum cv_err		 er;
+
+	route_audit_record(req, resp, r, &a);
+	er = id != 0 ? store_audit_finish(st, id, &a) :
+	    store_audit(st, &a, NULL);
+	if (er != CV_OK)
 		log_warnx("could not write the audit record of %s %s "
 		    "(status %d)", req->method_name, req->path, resp->status);
 }
@@ -378,6 +413,7 @@ route_dispatch(struct cv_req *req, struct cv_resp *resp,
 	const struct route	*r;
 	const char		*v;
 	char			*allow = NULL;
+	int64_t			 audit_id = 0;
 	bool			 known;
 	enum cv_err		 er;
 
@@ -437,6 +473,12 @@ route_dispatch(struct cv_req *req, struct cv_resp *resp,
 		er = kv_err_set(resp, CV_ERR_MEDIA_TYPE, NULL);
 		goto out;
 	}
+	if (r->audit != NULL &&
+	    route_audit_start(req, r, ctx->store, &audit_id) != CV_OK) {
+		er = kv_err_set(resp, CV_ERR_UNAVAILABLE, "The request could "
+		    "not be recorded in the audit log; nothing was done.");
+		goto out;
+	}
 	er = r->fn(req, resp, ctx);
 out:
 	free(allow);
@@ -446,5 +488,5 @@ out:
 	if (resp->status == 0)
 		resp->status = 200;
 	if (r != NULL && r->audit != NULL)
-		route_audit(req, resp, r, ctx->store);
+		route_audit(req, resp, r, ctx->store, audit_id);
 }

@@ -366,12 +366,15 @@ struct store_audit {
 	const char	*object_type;
 	const char	*object_name;
 	const char	*object_version;
-	const char	*outcome;	/* success, denied, error */
+	const char	*outcome;	/* started, success, denied, error */
 	int		 http_status;	/* 0: none */
 	const char	*error_code;
 };
 
-enum cv_err store_audit(struct store *, const struct store_audit *);
+enum cv_err store_audit(struct store *, const struct store_audit *,
+	    int64_t *);
+enum cv_err store_audit_finish(struct store *, int64_t,
+	    const struct store_audit *);
 
 /* store_rate.c: rate limits */
 enum cv_err store_rate_take(struct store *, int64_t, unsigned, int64_t,

@@ -24,9 +24,12 @@ addr_valid(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1);
 }
 
-/* Append record a to audit_log, in its own statement. */
+/*
+ * Append record a to audit_log, in its own statement; its id goes to *id
+ * (may be NULL) for store_audit_finish.
+ */
 enum cv_err
-store_audit(struct store *st, const struct store_audit *a)
+store_audit(struct store *st, const struct store_audit *a, int64_t *id)
 {
 	PGresult		*res;
 	struct store_params	 p = { 0 };
@@ -50,7 +53,34 @@ store_audit(struct store *st, const struct store_audit *a)
 	else
 		store_param_text(&p, NULL);
 	store_param_text(&p, a->error_code);
-	if ((er = store_exec(st, STMT_AUDIT_INSERT, &p, &res)) == CV_OK)
-		PQclear(res);
-	return er;
+	if ((er = store_exec(st, STMT_AUDIT_INSERT, &p, &res)) != CV_OK)
+		return er;
+	if (id != NULL)
+		*id = store_get_int(res, 0, "id");
+	PQclear(res);
+	return CV_OK;
+}
+
+/*
+ * Record the outcome, HTTP status and error code of a (written as
+ * 'started' by store_audit) on row id.
+ */
+enum cv_err
+store_audit_finish(struct store *st, int64_t id, const struct store_audit *a)
+{
+	PGresult		*res;
+	struct store_params	 p = { 0 };
+	enum cv_err		 er;
+
+	store_param_int(&p, id);
+	store_param_text(&p, a->outcome);
+	if (a->http_status > 0)
+		store_param_int(&p, a->http_status);
+	else
+		store_param_text(&p, NULL);
+	store_param_text(&p, a->error_code);
+	if ((er = store_exec(st, STMT_AUDIT_FINISH, &p, &res)) != CV_OK)
+		return er;
+	PQclear(res);
+	return CV_OK;
 }

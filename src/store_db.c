@@ -785,7 +785,11 @@ static const char *const stmts[STMT__MAX] = {
 	"error_code) VALUES (coalesce(NULLIF($1::bigint, 0), "
 	"(SELECT id FROM vaults WHERE name = $2)), $2, $3, "
 	"NULLIF($4::bigint, 0), $5, $6::inet, left($7, 256), $8, $9, "
-	"left($10, 1024), left($11, 64), $12, $13, $14)",
+	"left($10, 1024), left($11, 64), $12, $13, $14) RETURNING id",
+	/* STMT_AUDIT_FINISH: the outcome of audit record $1, once known. */
+	[STMT_AUDIT_FINISH] =
+	"UPDATE audit_log SET outcome = $2, http_status = $3, "
+	"error_code = $4 WHERE id = $1 AND outcome = 'started'",
 	/*
 	 * STMT_RESEAL_*_PICK: up to $3 rows after id $4 (keyset: a pass
 	 * walks the primary key once) sealed under one of the master keys

@@ -12,6 +12,7 @@
 
 API=7.5
 P=tau-$(cv_random_hex 3)
+P_fn=tau_$(cv_random_hex 3)_refuse
 VAULT=$CERTVAULT_VAULT_NAME
 t_on_exit "t_psql \"DELETE FROM certificates WHERE name LIKE '$P-%'\" >/dev/null 2>&1; t_psql \"DELETE FROM issuers WHERE name LIKE '$P-%'\" >/dev/null 2>&1"
 
@@ -120,6 +121,25 @@ assert_match '^[a-z_][a-z0-9_-]*$' "$(t_psql "SELECT actor_detail FROM audit_log
 cv_admin token revoke "$ro_id" >/dev/null 2>&1
 assert_eq 1 "$(t_psql "SELECT count(*) FROM audit_log WHERE id > $start AND operation = 'TokenRevoke' AND object_name = '$ro_id'")" \
 	"token revoke: an admin row"
+
+# --- on record before it acts -----------------------------------------------------------
+# The row is written ('started') before the handler and finished after it:
+# nothing above is left 'started'. A request whose row cannot be written
+# is refused (503) and does nothing.
+assert_eq 0 "$(t_psql "SELECT count(*) FROM audit_log WHERE id > $start AND outcome = 'started'")" \
+	"no audit row left 'started' after the requests above"
+t_psql "CREATE FUNCTION $P_fn() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+	IF NEW.object_name LIKE '$P-offrecord%' THEN RAISE EXCEPTION 'audit refused by the test'; END IF;
+	RETURN NEW; END \$\$;
+	CREATE TRIGGER ${P_fn}_t BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION $P_fn()" >/dev/null
+t_on_exit "t_psql 'DROP TRIGGER IF EXISTS ${P_fn}_t ON audit_log; DROP FUNCTION IF EXISTS $P_fn()' >/dev/null 2>&1"
+req POST "/certificates/$P-offrecord/create" '{"policy":{"key_props":{"kty":"EC","crv":"P-256"},"issuer":{"name":"Self"}}}'
+assert_kv_error 503 ServiceUnavailable "The request could not be recorded in the audit log; nothing was done." \
+	"a create whose audit row cannot be written"
+assert_eq 0 "$(t_psql "SELECT count(*) FROM certificates WHERE name = '$P-offrecord'")" "… created nothing"
+req_nobody GET "/secrets/$P-offrecord"
+assert_status 503 "a key export whose audit row cannot be written is refused too (503, before anything is read)"
+t_psql "DROP TRIGGER ${P_fn}_t ON audit_log; DROP FUNCTION $P_fn()" >/dev/null
 
 # --- nothing secret in the log ---------------------------------------------------------
 t_psql "SELECT row_to_json(a)::text FROM audit_log a WHERE id > $start" >"$T_TMP/audit.json"
