@@ -275,6 +275,7 @@ char	*cv_vasprintf(const char *, va_list)
 	    __attribute__((format(printf, 1, 0)));
 
 bool	cv_name_valid(const char *);
+int64_t	cv_mono_ms(void);
 
 /* command.c */
 enum cv_err cv_command_run(const char *, char *const [], const char *,

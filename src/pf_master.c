@@ -55,15 +55,6 @@ master_sig(int sig)
 	errno = save;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Fork one worker.  Signals are blocked around fork() so the child cannot
  * run the master's handlers before it installs its own (php-fpm).
@@ -105,7 +96,7 @@ slot_fill(struct slot *s, int fd, const struct cv_cfg *cfg)
 
 	s->pid = master_spawn(fd, cfg);
 	s->ready = false;
-	s->started_ms = now_ms();
+	s->started_ms = cv_mono_ms();
 	if (s->pid == -1) {
 		s->pid = 0;
 		s->respawn_at_ms = s->started_ms + PF_BACKOFF_MAX_MS;
@@ -124,7 +115,7 @@ slot_fill(struct slot *s, int fd, const struct cv_cfg *cfg)
 static void
 slot_died(struct slot *s, int status)
 {
-	int64_t		 now = now_ms(), delay = 0;
+	int64_t		 now = cv_mono_ms(), delay = 0;
 	unsigned	 shift;
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -205,7 +196,7 @@ static void
 master_stop(struct slot *slots, size_t nslots, struct retiring *r,
     unsigned timeout_s)
 {
-	int64_t	 deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int64_t	 deadline = cv_mono_ms() + (int64_t)timeout_s * 1000;
 	size_t	 i, left;
 	pid_t	 pid;
 	int	 st;
@@ -223,7 +214,7 @@ master_stop(struct slot *slots, size_t nslots, struct retiring *r,
 			retiring_remove(r, pid);
 		if ((left = r->n) == 0)
 			break;
-		if (now_ms() >= deadline) {
+		if (cv_mono_ms() >= deadline) {
 			log_warnx("%zu workers did not stop in %us; killing them",
 			    left, timeout_s);
 			for (i = 0; i < r->n; i++)
@@ -291,7 +282,7 @@ pf_master_run(int fd, struct cv_cfg *cfg, pf_reload_fn reload)
 	log_info("master started with %zu workers", nslots);
 
 	while (!stop) {
-		now = now_ms();
+		now = cv_mono_ms();
 		next = -1;
 		for (i = 0; i < nslots; i++) {
 			if (slots[i].pid != 0)

@@ -24,6 +24,19 @@ addr_valid(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1);
 }
 
+/* The last three parameters of both statements: outcome, status, code. */
+static void
+audit_outcome_params(struct store_params *p, const struct store_audit *a)
+{
+
+	store_param_text(p, a->outcome);
+	if (a->http_status > 0)
+		store_param_int(p, a->http_status);
+	else
+		store_param_text(p, NULL);
+	store_param_text(p, a->error_code);
+}
+
 /*
  * Append record a to audit_log, in its own statement; its id goes to *id
  * (may be NULL) for store_audit_finish.
@@ -47,12 +60,7 @@ store_audit(struct store *st, const struct store_audit *a, int64_t *id)
 	store_param_text(&p, a->object_type);
 	store_param_text(&p, a->object_name);
 	store_param_text(&p, a->object_version);
-	store_param_text(&p, a->outcome);
-	if (a->http_status > 0)
-		store_param_int(&p, a->http_status);
-	else
-		store_param_text(&p, NULL);
-	store_param_text(&p, a->error_code);
+	audit_outcome_params(&p, a);
 	if ((er = store_exec(st, STMT_AUDIT_INSERT, &p, &res)) != CV_OK)
 		return er;
 	if (id != NULL)
@@ -73,12 +81,7 @@ store_audit_finish(struct store *st, int64_t id, const struct store_audit *a)
 	enum cv_err		 er;
 
 	store_param_int(&p, id);
-	store_param_text(&p, a->outcome);
-	if (a->http_status > 0)
-		store_param_int(&p, a->http_status);
-	else
-		store_param_text(&p, NULL);
-	store_param_text(&p, a->error_code);
+	audit_outcome_params(&p, a);
 	if ((er = store_exec(st, STMT_AUDIT_FINISH, &p, &res)) != CV_OK)
 		return er;
 	PQclear(res);

@@ -965,18 +965,8 @@ struct store {
 
 static void	store_drop(struct store *);
 
-/* Milliseconds of CLOCK_MONOTONIC: deadlines do not move with the clock. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
- * Wait until fd is ready for events or the time is end (mono_ms; -1: no
+ * Wait until fd is ready for events or the time is end (cv_mono_ms; -1: no
  * end).  Return 1 when ready (or in error: the caller's next libpq call
  * says which), 0 at end, -1 if poll itself failed.  A signal does not
  * cut the wait short: the statement is finished first (the stop flags
@@ -993,7 +983,7 @@ store_poll(int fd, short events, int64_t end)
 		return 1;
 	for (;;) {
 		left = -1;
-		if (end >= 0 && (left = end - mono_ms()) <= 0)
+		if (end >= 0 && (left = end - cv_mono_ms()) <= 0)
 			return 0;
 		pfd.fd = fd;
 		pfd.events = events;
@@ -1007,7 +997,7 @@ store_poll(int fd, short events, int64_t end)
 }
 
 /*
- * When the wait for a statement starting now must end (mono_ms; -1:
+ * When the wait for a statement starting now must end (cv_mono_ms; -1:
  * never): request_timeout plus STORE_GRACE, and never past the deadline
  * of the request.
  */
@@ -1017,7 +1007,7 @@ store_wait_end(const struct store *st)
 	int64_t	 end = -1;
 
 	if (st->timeout != 0)
-		end = mono_ms() + (int64_t)(st->timeout + STORE_GRACE) * 1000;
+		end = cv_mono_ms() + (int64_t)(st->timeout + STORE_GRACE) * 1000;
 	if (st->deadline != 0 && (end < 0 || st->deadline < end))
 		end = st->deadline;
 	return end;
@@ -1101,7 +1091,7 @@ store_deadline(struct store *st, bool on)
 
 	st->deadline = 0;
 	if (on && st->timeout != 0)
-		st->deadline = mono_ms() +
+		st->deadline = cv_mono_ms() +
 		    (int64_t)(st->timeout + STORE_GRACE) * 1000;
 }
 
@@ -1110,7 +1100,7 @@ static bool
 store_late(const struct store *st)
 {
 
-	return st->deadline != 0 && mono_ms() >= st->deadline;
+	return st->deadline != 0 && cv_mono_ms() >= st->deadline;
 }
 
 /* Close st's connection without waiting for the server. */
@@ -1586,6 +1576,21 @@ store_rollback(struct store *st)
 	st->in_tx = false;
 }
 
+/* Whether schema_migrations exists yet (a fresh database has none). */
+static enum cv_err
+store_migrations_present(struct store *st, bool *present)
+{
+	PGresult	*res;
+	enum cv_err	 er;
+
+	*present = false;
+	if ((er = store_exec(st, STMT_MIGRATE_HAS_TABLE, NULL, &res)) != CV_OK)
+		return er;
+	*present = store_get_bool(res, 0, "present");
+	PQclear(res);
+	return CV_OK;
+}
+
 /* Whether migration file name has been applied. */
 enum cv_err
 store_migration_applied(struct store *st, const char *name, bool *applied)
@@ -1593,15 +1598,11 @@ store_migration_applied(struct store *st, const char *name, bool *applied)
 	PGresult		*res;
 	struct store_params	 p = { 0 };
 	enum cv_err		 er;
+	bool			 present;
 
 	*applied = false;
-	if ((er = store_exec(st, STMT_MIGRATE_HAS_TABLE, NULL, &res)) != CV_OK)
+	if ((er = store_migrations_present(st, &present)) != CV_OK || !present)
 		return er;
-	if (!store_get_bool(res, 0, "present")) {
-		PQclear(res);
-		return CV_OK;
-	}
-	PQclear(res);
 	store_param_text(&p, name);
 	if ((er = store_exec(st, STMT_MIGRATE_DONE, &p, &res)) != CV_OK)
 		return er;
@@ -1620,15 +1621,11 @@ store_migration_list(struct store *st, struct cv_strlist *out)
 	PGresult	*res;
 	enum cv_err	 er;
 	int		 i, n;
+	bool		 present;
 
 	memset(out, 0, sizeof(*out));
-	if ((er = store_exec(st, STMT_MIGRATE_HAS_TABLE, NULL, &res)) != CV_OK)
+	if ((er = store_migrations_present(st, &present)) != CV_OK || !present)
 		return er;
-	if (!store_get_bool(res, 0, "present")) {
-		PQclear(res);
-		return CV_OK;
-	}
-	PQclear(res);
 	if ((er = store_exec(st, STMT_MIGRATE_LIST, NULL, &res)) != CV_OK)
 		return er;
 	if ((n = PQntuples(res)) > 0)

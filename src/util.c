@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "certvault.h"
 #include "log.h"
@@ -218,4 +219,17 @@ cv_issuer_free(struct cv_issuer *is)
 	free(is->organization_id);
 	free(is->admin_details_json);
 	memset(is, 0, sizeof(*is));
+}
+
+/*
+ * Milliseconds of CLOCK_MONOTONIC: deadlines and back-offs that do not
+ * move when the wall clock is set.
+ */
+int64_t
+cv_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
