@@ -87,11 +87,12 @@ step "packages"
 # Node.js and npm for the official SDK test (tests/sdk, run by
 # tests/integration/t_sdk_certificates.sh, which does the npm ci): Debian's
 # packages, but only when there is no node at all (it may come from elsewhere).
-# clang and its runtime (libFuzzer, ASan, UBSan) for the fuzz targets.
-fuzz_packages=(clang libclang-rt-14-dev)
-if command -v node >/dev/null 2>&1; then cv_install_packages "${fuzz_packages[@]}"; else cv_install_packages nodejs npm "${fuzz_packages[@]}"; fi
-# Headless Chromium renders GET /status in tests/integration/t_status_page.sh.
-cv_install_packages chromium
+# clang and its runtime (libFuzzer, ASan, UBSan) for the fuzz targets; wrk
+# for the load of tests/integration/t_fault_kill.sh (and the bench); headless
+# Chromium renders GET /status in tests/integration/t_status_page.sh. One
+# call: at most one apt-get update.
+test_packages=(clang libclang-rt-14-dev wrk chromium)
+if command -v node >/dev/null 2>&1; then cv_install_packages "${test_packages[@]}"; else cv_install_packages nodejs npm "${test_packages[@]}"; fi
 
 step "build (--enable-werror)"
 cv_build --enable-werror

@@ -52,6 +52,7 @@ CV_PACKAGES=(
     apache2 libapache2-mod-fcgid spawn-fcgi
     curl jq valgrind
     logrotate
+    openssl python3 file procps
 )
 
 # lighttpd, apache2, runuser live in /usr/sbin, which is not on a Debian
