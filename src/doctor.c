@@ -40,6 +40,7 @@
 #include "crypto.h"
 #include "doctor.h"
 #include "log.h"
+#include "status.h"
 #include "store.h"
 
 #define DOCTOR_CONNECT_MS	3000	/* a TCP listen address */
@@ -524,7 +525,7 @@ static void
 check_workers(struct doctor *d)
 {
 	struct store_ops	 o;
-	double			 fresh, limit;
+	double			 fresh, limit;	/* seconds */
 	size_t			 i, best = 0, stale = 0;
 
 	if (d->st == NULL)
@@ -535,8 +536,8 @@ check_workers(struct doctor *d)
 		store_ops_free(&o);
 		return;
 	}
-	limit = 3.0 * d->cfg.worker_interval < 60 ? 60 :
-	    3.0 * d->cfg.worker_interval;
+	/* The same rule as /status marks stale workers by. */
+	limit = status_stale_after(d->cfg.worker_interval);
 	for (i = 0; i < o.workersz; i++) {
 		if (o.workers[i].age > limit)
 			stale++;

@@ -1478,6 +1478,17 @@ store_get_int(const PGresult *res, int row, const char *col)
 	return strtoll(PQgetvalue(res, row, c), NULL, 10);
 }
 
+/* A float8 column; 0 for SQL NULL. */
+double
+store_get_double(const PGresult *res, int row, const char *col)
+{
+	int	 c;
+
+	if ((c = PQfnumber(res, col)) < 0 || PQgetisnull(res, row, c))
+		return 0;
+	return strtod(PQgetvalue(res, row, c), NULL);
+}
+
 bool
 store_get_bool(const PGresult *res, int row, const char *col)
 {

@@ -148,6 +148,7 @@ enum cv_err store_exec(struct store *, enum stmt, const struct store_params *,
 enum cv_err store_exec_id(struct store *, enum stmt, int64_t, const char *);
 char	*store_get(const PGresult *, int, const char *);
 int64_t	 store_get_int(const PGresult *, int, const char *);
+double	 store_get_double(const PGresult *, int, const char *);
 bool	 store_get_bool(const PGresult *, int, const char *);
 enum cv_err store_pending_row(const PGresult *, int, struct cv_operation *);
 enum cv_err store_chain_append(struct store *, int64_t, const struct cv_bytes *,

@@ -49,25 +49,6 @@ store_heartbeat_gone(struct store *st, const char *worker_id)
 	return CV_OK;
 }
 
-/* A new string (store_get's copy), or NULL for SQL NULL. */
-static char *
-ops_str(const PGresult *res, int row, const char *col)
-{
-
-	return store_get(res, row, col);
-}
-
-static double
-ops_double(const PGresult *res, int row, const char *col)
-{
-	char	*s = store_get(res, row, col);
-	double	 d;
-
-	d = s == NULL ? 0 : strtod(s, NULL);
-	free(s);
-	return d;
-}
-
 /*
  * Read the snapshot into o (store_ops_free releases it, also on failure).
  * Three statements outside any transaction: each is consistent in itself,
@@ -86,8 +67,8 @@ store_ops_read(struct store *st, struct store_ops *o)
 	n = PQntuples(res);
 	o->pending = cv_calloc((size_t)n, sizeof(*o->pending));
 	for (i = 0; i < n; i++, o->pendingsz++) {
-		o->pending[i].status = ops_str(res, i, "status");
-		o->pending[i].provider = ops_str(res, i, "provider");
+		o->pending[i].status = store_get(res, i, "status");
+		o->pending[i].provider = store_get(res, i, "provider");
 		o->pending[i].count = store_get_int(res, i, "n");
 		o->pending[i].oldest = store_get_int(res, i, "oldest");
 	}
@@ -98,7 +79,7 @@ store_ops_read(struct store *st, struct store_ops *o)
 	n = PQntuples(res);
 	o->pool = cv_calloc((size_t)n, sizeof(*o->pool));
 	for (i = 0; i < n; i++, o->poolsz++) {
-		o->pool[i].key_spec = ops_str(res, i, "key_spec");
+		o->pool[i].key_spec = store_get(res, i, "key_spec");
 		o->pool[i].keys = store_get_int(res, i, "keys");
 	}
 	PQclear(res);
@@ -108,15 +89,15 @@ store_ops_read(struct store *st, struct store_ops *o)
 	n = PQntuples(res);
 	o->workers = cv_calloc((size_t)n, sizeof(*o->workers));
 	for (i = 0; i < n; i++, o->workersz++) {
-		o->workers[i].worker_id = ops_str(res, i, "worker_id");
-		o->workers[i].hostname = ops_str(res, i, "hostname");
+		o->workers[i].worker_id = store_get(res, i, "worker_id");
+		o->workers[i].hostname = store_get(res, i, "hostname");
 		o->workers[i].pid = (int)store_get_int(res, i, "pid");
 		o->workers[i].started = store_get_int(res, i, "started");
-		o->workers[i].age = ops_double(res, i, "age");
+		o->workers[i].age = store_get_double(res, i, "age");
 		o->workers[i].passes = store_get_int(res, i, "passes");
 		o->workers[i].claims = store_get_int(res, i, "claims");
 		o->workers[i].failures = store_get_int(res, i, "failures");
-		o->workers[i].last_error = ops_str(res, i, "last_error");
+		o->workers[i].last_error = store_get(res, i, "last_error");
 		o->workers[i].last_error_at = store_get_int(res, i,
 		    "last_error_at");
 	}
@@ -184,11 +165,11 @@ store_status_read(struct store *st, struct store_status *s, size_t maxgroups,
 	s->groups = cv_calloc((size_t)n + 1, sizeof(*s->groups));
 	for (i = 0; i < n; i++, s->groupsz++) {
 		g = &s->groups[i];
-		g->vault = ops_str(res, i, "vault");
-		g->status = ops_str(res, i, "status");
+		g->vault = store_get(res, i, "vault");
+		g->status = store_get(res, i, "status");
 		g->count = store_get_int(res, i, "n");
 		g->oldest = store_get_int(res, i, "oldest");
-		g->last_error = ops_str(res, i, "last_error");
+		g->last_error = store_get(res, i, "last_error");
 	}
 	PQclear(res);
 
@@ -200,20 +181,20 @@ store_status_read(struct store *st, struct store_status *s, size_t maxgroups,
 	s->oldest = cv_calloc((size_t)n + 1, sizeof(*s->oldest));
 	for (i = 0; i < n; i++, s->oldestsz++) {
 		op = &s->oldest[i];
-		op->vault = ops_str(res, i, "vault");
-		op->certificate = ops_str(res, i, "certificate");
-		op->issuer = ops_str(res, i, "issuer_name");
-		op->provider = ops_str(res, i, "provider");
+		op->vault = store_get(res, i, "vault");
+		op->certificate = store_get(res, i, "certificate");
+		op->issuer = store_get(res, i, "issuer_name");
+		op->provider = store_get(res, i, "provider");
 		op->age = store_get_int(res, i, "age");
-		op->status_details = ops_str(res, i, "status_details");
-		op->worker_last_error = ops_str(res, i, "worker_last_error");
+		op->status_details = store_get(res, i, "status_details");
+		op->worker_last_error = store_get(res, i, "worker_last_error");
 		op->attempts = store_get_int(res, i, "attempts");
-		if ((next = ops_str(res, i, "next_in")) != NULL) {
+		if ((next = store_get(res, i, "next_in")) != NULL) {
 			op->has_next = true;
 			op->next_in = strtoll(next, NULL, 10);
 			free(next);
 		}
-		op->claimed_by = ops_str(res, i, "claimed_by");
+		op->claimed_by = store_get(res, i, "claimed_by");
 		op->cancel = store_get_bool(res, i, "cancel");
 	}
 	PQclear(res);

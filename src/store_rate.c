@@ -30,7 +30,7 @@ store_rate_take(struct store *st, int64_t token_id, unsigned token_rps,
 	char			 tb[32] = "", vb[32] = "";
 	double			 left, rate;
 	unsigned		 wait;
-	char			*b, *t;
+	char			*b;
 	int			 i;
 	enum cv_err		 er;
 
@@ -49,8 +49,7 @@ store_rate_take(struct store *st, int64_t token_id, unsigned token_rps,
 		return er;
 	for (i = 0; i < PQntuples(res); i++) {
 		b = store_get(res, i, "bucket");
-		t = store_get(res, i, "tokens");
-		left = t != NULL ? strtod(t, NULL) : 0;
+		left = store_get_double(res, i, "tokens");
 		rate = b != NULL && strncmp(b, "token:", 6) == 0 ?
 		    token_rps : vault_rps;
 		if (left < 0 && rate > 0) {
@@ -67,7 +66,6 @@ store_rate_take(struct store *st, int64_t token_id, unsigned token_rps,
 				*retry_after = wait;
 		}
 		free(b);
-		free(t);
 	}
 	PQclear(res);
 	return CV_OK;
