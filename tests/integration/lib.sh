@@ -457,6 +457,33 @@ t_psql() {
 	psql -X -q -v ON_ERROR_STOP=1 -tA -d "$CERTVAULT_DATABASE_URL" -c "$1"
 }
 
+# cert_lock PATTERN: a psql session of its own locks the certificates named
+# LIKE PATTERN (FOR UPDATE) and holds them, up to 60 s, until cert_unlock
+# (or the test's exit). Returns once the lock is held; non-zero if the
+# session did not get there within 10 s. One lock at a time.
+T_ROWLOCK_APP=t_rowlock_$$
+T_ROWLOCK_PID=
+cert_lock() {
+	printf '%s\n' 'BEGIN;' "SELECT id FROM certificates WHERE name LIKE '$1' FOR UPDATE;" \
+		'SELECT pg_sleep(60);' 'COMMIT;' |
+		PGAPPNAME=$T_ROWLOCK_APP psql -X -q -v ON_ERROR_STOP=1 -d "$CERTVAULT_DATABASE_URL" >/dev/null 2>&1 &
+	T_ROWLOCK_PID=$!
+	[ -n "${T_ROWLOCK_EXIT:-}" ] || { t_on_exit cert_unlock; T_ROWLOCK_EXIT=1; }
+	wait_until 10 cert_lock_held
+}
+cert_lock_held() {
+	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$T_ROWLOCK_APP' AND query LIKE '%pg_sleep%'")" = 1 ]
+}
+# cert_unlock: end the session of cert_lock; its backend sleeps through its
+# client's death, so it is terminated in the database.
+cert_unlock() {
+	[ -n "$T_ROWLOCK_PID" ] || return 0
+	t_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$T_ROWLOCK_APP'" >/dev/null 2>&1
+	wait "$T_ROWLOCK_PID" 2>/dev/null
+	T_ROWLOCK_PID=
+	return 0
+}
+
 # stack_restore: bring every piece of the shared stack back (each start
 # is a no-op when the piece runs) and wait until /healthz answers 200.
 stack_restore() {

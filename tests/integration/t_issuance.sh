@@ -347,30 +347,8 @@ t_on_exit 'w_kill'
 # Killed in mid-flight, deterministically: a session holds the certificate
 # rows' lock, so the worker claims and signs, then waits inside its
 # finishing transaction; SIGKILL it there.
-APP=t_issuance_lock_$$
-LOCKER=
-# lock PATTERN: a session locks the certificates named LIKE PATTERN.
-lock() {
-	printf '%s\n' 'BEGIN;' "SELECT id FROM certificates WHERE name LIKE '$1' FOR UPDATE;" \
-		'SELECT pg_sleep(60);' 'COMMIT;' |
-		PGAPPNAME=$APP psql -X -q -v ON_ERROR_STOP=1 -d "$CERTVAULT_DATABASE_URL" >/dev/null 2>&1 &
-	LOCKER=$!
-	wait_until 10 locker_ready
-}
-# The locker's backend sleeps through its client's death: end it there.
-unlock() {
-	[ -n "$LOCKER" ] || return 0
-	t_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$APP'" >/dev/null 2>&1
-	wait "$LOCKER" 2>/dev/null
-	LOCKER=
-	return 0
-}
-t_on_exit unlock
-locker_ready() {
-	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$APP' AND query LIKE '%pg_sleep%'")" = 1 ]
-}
 for i in 1 2 3; do create "$P-mid-$i" "$P-ca"; done
-lock "$P-mid-%"
+cert_lock "$P-mid-%"
 worker_blocked() {
 	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'certvault'
 		AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE OF c%'")" -ge 1 ]
@@ -383,7 +361,7 @@ else
 	fail "the worker claimed and signed, and waits for the certificate's lock to finish"
 fi
 w_kill
-unlock
+cert_unlock
 mid=$(t_psql "SELECT c.name FROM pending_operations p JOIN certificates c ON c.id = p.certificate_id
 	WHERE c.name LIKE '$P-mid-%' AND p.attempts > 0")
 assert_match "^$P-mid-[123]\$" "$mid" "SIGKILL there: one operation was claimed"
@@ -417,7 +395,7 @@ assert_eq "3|3" "$(t_psql "SELECT count(*) || '|' || count(v.certificate_der) FR
 # for the lock to store the certificate) has no effect; status_details says so.
 N12=$P-late
 create "$N12" "$P-ca"
-lock "$N12"
+cert_lock "$N12"
 w_start
 if wait_until 15 worker_blocked; then
 	ok "the worker signed $N12 and waits to store it"
@@ -426,7 +404,7 @@ else
 fi
 t_psql "UPDATE pending_operations SET cancellation_requested = true WHERE id =
 	(SELECT p.id FROM pending_operations p JOIN certificates c ON c.id = p.certificate_id WHERE c.name = '$N12')" >/dev/null
-unlock
+cert_unlock
 wait_status "$N12" completed "cancellation requested after signing: completed all the same"
 assert_json -r .status_details "Cancellation was requested after the certificate was issued; it has no effect." \
 	"… status_details says the request had no effect"
@@ -435,14 +413,14 @@ assert_json '[.cancellation_requested, has("target")]' '[true,true]' "… cancel
 # waits to be stored: the worker drops it.
 N13=$P-dropped
 create "$N13" "$P-ca"
-lock "$N13"
+cert_lock "$N13"
 if wait_until 15 worker_blocked; then
 	ok "the worker signed $N13 and waits to store it"
 else
 	fail "the worker signed $N13 and waits to store it"
 fi
 t_psql "DELETE FROM pending_operations WHERE certificate_id = (SELECT id FROM certificates WHERE name = '$N13')" >/dev/null
-unlock
+cert_unlock
 sleep 1.5
 assert_eq "1|0" "$(t_psql "SELECT count(*) || '|' || count(v.certificate_der) FROM certificate_versions v
 	JOIN certificates c ON c.id = v.certificate_id WHERE c.name = '$N13'")" \
@@ -508,7 +486,7 @@ TW_N=16
 # claim, and the other one must carry on with the rest (SKIP LOCKED):
 # both take part, whatever their timing.
 for i in $(seq 1 "$TW_N"); do create "$P-two-$i" "$P-ca"; done
-lock "$P-two-1"
+cert_lock "$P-two-1"
 "$WORKER_BIN" --config "$CERTVAULT_CONFIG" >>"$T_TMP/w1.log" 2>&1 </dev/null &
 W1=$!
 "$WORKER_BIN" --config "$CERTVAULT_CONFIG" >>"$T_TMP/w2.log" 2>&1 </dev/null &
@@ -523,7 +501,7 @@ if wait_until 30 two_completed $((TW_N - 1)); then
 else
 	fail "while one worker waits on the locked certificate, the other completes the other $((TW_N - 1))"
 fi
-unlock
+cert_unlock
 if wait_until 30 two_completed "$TW_N"; then
 	ok "two workers complete all $TW_N operations"
 else

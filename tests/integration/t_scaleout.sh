@@ -349,25 +349,7 @@ done
 assert_eq "$K|$K" "$(t_psql "SELECT count(*) || '|' || count(*) FILTER (WHERE p.status = 'inProgress' AND p.attempts = 0)
 	FROM pending_operations p JOIN certificates c ON c.id = p.certificate_id WHERE c.name LIKE '$P-b-%'")" \
 	"$K LocalCA operations made through A and B, none claimed yet"
-APP=t_scaleout_lock_$$
-LOCKER=
-printf '%s\n' 'BEGIN;' "SELECT id FROM certificates WHERE name = '$P-b-1' FOR UPDATE;" \
-	'SELECT pg_sleep(60);' 'COMMIT;' |
-	PGAPPNAME=$APP psql -X -q -v ON_ERROR_STOP=1 -d "$CERTVAULT_DATABASE_URL" >/dev/null 2>&1 &
-LOCKER=$!
-# The locker's backend sleeps through its client's death: end it there.
-unlock() {
-	[ -n "$LOCKER" ] || return 0
-	t_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$APP'" >/dev/null 2>&1
-	wait "$LOCKER" 2>/dev/null
-	LOCKER=
-	return 0
-}
-t_on_exit unlock
-locker_ready() {
-	[ "$(t_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$APP' AND query LIKE '%pg_sleep%'")" = 1 ]
-}
-wait_until 10 locker_ready || bail "the locking session did not start"
+cert_lock "$P-b-1" || bail "the locking session did not start"
 cv_worker_start "$NODE_A/run/certvault-worker.pid" "$NODE_A/log/certvault-worker.log" 2>/dev/null
 cv_worker_start "$NODE_B/run/certvault-worker.pid" "$NODE_B/log/certvault-worker.log" 2>/dev/null
 WA=$(cv_pid_of "$NODE_A/run/certvault-worker.pid")
@@ -379,7 +361,7 @@ b_completed() {
 }
 assert_true "while one worker waits on the locked certificate, the other completes the other $((K - 1))" \
 	wait_until 20 b_completed $((K - 1))
-unlock
+cert_unlock
 assert_true "unlocked: all $K completed" wait_until 20 b_completed "$K"
 assert_eq "$K|$K|$K" "$(t_psql "SELECT count(*) || '|' || count(*) FILTER (WHERE p.attempts = 1) || '|' ||
 	count(*) FILTER (WHERE p.claimed_by IN ('$HOST:$WA', '$HOST:$WB'))
